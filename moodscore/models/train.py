@@ -55,10 +55,11 @@ def _setup(settings: TrainSettings) -> np.random.Generator:
     return np.random.default_rng(settings.seed)
 
 
-def _lr(step: int, s: TrainSettings, total: int) -> float:
+def _lr(step: int, s: TrainSettings, elapsed: float) -> float:
+    """Linear warm-up, then a cosine to ``min_lr`` over whichever budget (steps, time) ends first."""
     if step < s.warmup:
         return s.lr * (step + 1) / s.warmup
-    ratio = min(1.0, (step - s.warmup) / max(1, total - s.warmup))
+    ratio = min(1.0, max(step / s.steps, elapsed / (s.minutes * 60)))
     return s.min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (s.lr - s.min_lr)
 
 
@@ -112,7 +113,7 @@ def _loop(model, batches, valid, settings: TrainSettings, out: Path, name: str, 
     bar = tqdm(range(settings.steps), desc=f"train {name}", unit="step")
     step = 0
     for step in bar:
-        lr = _lr(step, settings, settings.steps)
+        lr = _lr(step, settings, time.time() - start)
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
