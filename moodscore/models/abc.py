@@ -261,3 +261,62 @@ def transpose_tokens(tokens: list[str], meter: Meter, mode: str, tonic: Spelled)
         else:
             out.append(dst.spell(spelled.transposed(tonic.diatonic - 28, semis), parsed.ticks))
     return out
+
+
+def spell_midi(midi: int, key: tuple[int, ...]) -> Spelled:
+    """Spell a MIDI pitch in a key: the diatonic letter when there is one, else a sharp
+    (a flat in keys whose signature has flats)."""
+    candidates = []
+    for step in range(7):
+        for octave in (midi // 12 - 2, midi // 12 - 1, midi // 12):
+            alter = midi - (12 * (octave + 1) + _NATURAL_PC[step])
+            if -1 <= alter <= 1:
+                candidates.append(Spelled(step, octave, alter))
+    flats = any(a < 0 for a in key)
+    return min(candidates, key=lambda s: (s.alter != key[s.step], (s.alter > 0) == flats, s.step))
+
+
+def notes_to_tokens(notes: list[Note], meter: Meter, mode: str, bars: int) -> list[str]:
+    """Write monophonic notes (C tonic, times in beats on the tick grid) as body tokens.
+
+    Gaps become rests; a note must lie inside one bar and last one of ``DURATIONS``.
+    """
+    key = key_signature(mode)
+    state = BarState(meter, key)
+    bar_ticks = meter.ticks
+    events: list[tuple[int, int, int | None]] = []  # (start tick, ticks, pitch or None)
+    cursor = 0
+    for n in sorted(notes, key=lambda n: n.start):
+        start = round(n.start * TICKS_PER_BEAT)
+        ticks = round(n.duration * TICKS_PER_BEAT)
+        if start < cursor or ticks not in DURATIONS or start // bar_ticks != (start + ticks - 1) // bar_ticks:
+            raise TokenizeError(f"note at beat {n.start} does not fit the ABC grid")
+        events.extend(_rests(cursor, start, bar_ticks))
+        events.append((start, ticks, n.pitch))
+        cursor = start + ticks
+    events.extend(_rests(cursor, bars * bar_ticks, bar_ticks))
+    tokens: list[str] = []
+    for start, ticks, pitch in events:
+        if start and start % bar_ticks == 0 and state.position == bar_ticks:
+            state.bar_line()
+            tokens.append(BAR)
+        if pitch is None:
+            state.advance(ParsedToken(None, 0, None, ticks))
+            tokens.append(note_token(None, ticks, None))
+        else:
+            tokens.append(state.spell(spell_midi(pitch, key), ticks))
+    state.bar_line()
+    tokens.append(BAR)
+    return tokens
+
+
+def _rests(start: int, end: int, bar_ticks: int) -> list[tuple[int, int, None]]:
+    """Rests filling [start, end), split at bar lines and into grid lengths."""
+    out: list[tuple[int, int, None]] = []
+    while start < end:
+        bar_end = (start // bar_ticks + 1) * bar_ticks
+        span = min(end, bar_end) - start
+        ticks = max(d for d in DURATIONS if d <= span)
+        out.append((start, ticks, None))
+        start += ticks
+    return out

@@ -1,0 +1,81 @@
+"""``moodscore bench``: time one 4-bar phrase, ONNX Runtime against torch eager.
+
+Both sides run the same decoding loop (:mod:`moodscore.models.runtime`) on the same weights
+(the exported graph and the ``.pt`` state dict written beside it) on ``threads`` CPU threads.
+Each phrase continues the previous one, as in a live session, while the mood walks round the
+four quadrants. A benchmark that prints figures, not a test.
+
+Public API: :func:`run_bench`, :func:`time_phrases`.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .engine.template import controls
+from .models.runtime import AbcGenerator, LstmGenerator, load_card, load_generator, weights_dir
+from .music import Meter
+
+_MOODS = ((0.8, 0.8), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8), (0.0, 0.0))
+
+
+def time_phrases(generator, phrases: int, *, warmup: int = 3, seed: int = 0) -> np.ndarray:
+    """Milliseconds for each of ``phrases`` 4-bar phrases (after ``warmup`` untimed ones)."""
+    rng = np.random.default_rng(seed)
+    context = None
+    times = []
+    for i in range(warmup + phrases):
+        v, a = _MOODS[i % len(_MOODS)]
+        mode = controls(v, a).mode
+        start = time.perf_counter()
+        context = generator.next_phrase(context, v, a, mode=mode, meter=Meter(4, 4), bars=4, rng=rng)
+        if i >= warmup:
+            times.append((time.perf_counter() - start) * 1000)
+    return np.array(times)
+
+
+def _torch_generator(name: str, threads: int):
+    try:
+        import torch
+    except ImportError:
+        return None, "torch is not installed (pip install 'moodscore[train]')"
+    from .models.torch_backend import TorchAbcBackend, TorchLstmBackend, load_checkpoint
+
+    path = weights_dir() / f"{name}.pt"
+    if not path.exists():
+        return None, f"{path} is missing (written by `moodscore export`)"
+    torch.set_num_threads(threads)
+    model, _ = load_checkpoint(path)
+    card = load_card(name)
+    if name == "abc":
+        return AbcGenerator(TorchAbcBackend(model), card), ""
+    return LstmGenerator(TorchLstmBackend(model), card), ""
+
+
+def _row(model: str, backend: str, ms: np.ndarray) -> str:
+    return (f"{model:<5} {backend:<12} {np.median(ms):>9.2f} {np.percentile(ms, 99):>9.2f} "
+            f"{ms.max():>9.2f} {len(ms):>8}")
+
+
+def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1, runs: Path | None = None) -> None:
+    names = ("abc", "lstm") if which == "all" else (which,)
+    print(f"moodscore bench --model {which} --phrases {phrases} --threads {threads}")
+    print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+          f"one 4-bar phrase in 4/4 per call, each continuing the previous one")
+    print(f"{'model':<5} {'backend':<12} {'median ms':>9} {'p99 ms':>9} {'max ms':>9} {'phrases':>8}")
+    for name in names:
+        ort_ms = time_phrases(load_generator(name, threads=threads, prefer_gpu=False), phrases)
+        print(_row(name, "onnxruntime", ort_ms), flush=True)
+        gen, why = _torch_generator(name, threads)
+        if gen is None:
+            print(f"{name:<5} {'torch eager':<12} skipped: {why}")
+            continue
+        torch_ms = time_phrases(gen, phrases)
+        print(_row(name, "torch eager", torch_ms))
+        print(f"{name:<5} {'ratio':<12} {np.median(torch_ms) / np.median(ort_ms):>8.2f}x "
+              f"{np.percentile(torch_ms, 99) / np.percentile(ort_ms, 99):>8.2f}x  (torch / onnxruntime)")
+    if "abc" in names:
+        print("target: abc p99 under 30 ms with ONNX Runtime on one thread")

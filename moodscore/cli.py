@@ -1,0 +1,209 @@
+"""The ``moodscore`` command: data, train, export, generate, bench.
+
+Arguments are validated here, at the edge: a bad value prints one line naming what is
+allowed and exits with status 2, without a traceback and without leaving a partial file.
+
+Public API: :func:`main`.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import MoodscoreError
+
+EXIT_USAGE = 2
+
+
+class CliError(MoodscoreError):
+    """A command-line value outside what is allowed."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, like every other bad input
+        raise CliError(f"{self.prog}: {message}")
+
+
+def _unit(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number in [-1, 1], got {text!r}") from None
+        if not math.isfinite(value) or not -1.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in [-1, 1], got {text}")
+        return value
+    return parse
+
+
+def _at_least(name: str, low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {value}")
+        return value
+    return parse
+
+
+def _writable(path: str) -> Path:
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory; give a file name")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {path}: folder {parent} is not writable")
+    return p
+
+
+def _meter(text: str):
+    from .music import Meter
+
+    try:
+        return Meter.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="moodscore", description="Emotion-conditioned music: valence/arousal in, MIDI out.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("data", help="build the emotion-labelled ABC corpus from music21")
+    d.add_argument("action", choices=["build", "summary"])
+    d.add_argument("--out", type=Path, default=Path("data"), help="corpus folder (default: data)")
+    d.add_argument("--valid-percent", type=_at_least("--valid-percent", 1), default=5)
+    d.add_argument("--limit", type=_at_least("--limit", 1), default=None, help="stop after N tunes")
+
+    t = sub.add_parser("train", help="train a model in torch (needs the train extra)")
+    t.add_argument("model", choices=["abc", "lstm"])
+    t.add_argument("--data", type=Path, default=Path("data"))
+    t.add_argument("--out", type=Path, default=Path("runs"))
+    t.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget")
+    t.add_argument("--steps", type=_at_least("--steps", 1), default=100_000)
+    t.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=32)
+    t.add_argument("--lr", type=float, default=None)
+    t.add_argument("--seed", type=_at_least("--seed", 0), default=1234)
+    t.add_argument("--threads", type=_at_least("--threads", 1), default=2)
+
+    e = sub.add_parser("export", help="export checkpoints to ONNX with model cards")
+    e.add_argument("--runs", type=Path, default=Path("runs"))
+    e.add_argument("--out", type=Path, default=None, help="default: the package's weights folder")
+
+    g = sub.add_parser("generate", help="write a piece for one mood as MIDI (and ABC)")
+    g.add_argument("--valence", "-v", type=_unit("--valence"), required=True)
+    g.add_argument("--arousal", "-a", type=_unit("--arousal"), required=True)
+    g.add_argument("--bars", type=_at_least("--bars", 1), default=16)
+    g.add_argument("--seed", type=_at_least("--seed", 0), default=0)
+    g.add_argument("--model", choices=["abc", "lstm"], default="abc")
+    g.add_argument("--meter", type=_meter, default=None, help="time signature (default 4/4)")
+    g.add_argument("--preset", type=Path, default=None, help="JSON emotion template")
+    g.add_argument("-o", "--output", type=_writable, required=True, help="MIDI file to write")
+    g.add_argument("--abc", type=_writable, default=None, help="also write the melody as ABC")
+    g.add_argument("--title", default=None)
+
+    b = sub.add_parser("bench", help="time phrase generation, ONNX Runtime against torch")
+    b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
+    b.add_argument("--phrases", type=_at_least("--phrases", 1), default=50)
+    b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
+    b.add_argument("--runs", type=Path, default=Path("runs"), help="checkpoints for the torch side")
+    return p
+
+
+def _data(args: argparse.Namespace) -> None:
+    import json
+
+    if args.action == "summary":
+        print((args.out / "summary.json").read_text())
+        return
+    from .models import corpus
+
+    summary = corpus.build(args.out, valid_percent=args.valid_percent, limit=args.limit)
+    print(json.dumps({k: summary[k] for k in ("kept", "dropped", "quadrants", "modes", "splits")}, indent=1))
+    print(f"corpus written to {args.out / 'corpus.jsonl'}, summary in {args.out / 'summary.json'}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    try:
+        from .models.train import TrainSettings, train_abc, train_lstm
+    except ImportError as err:
+        raise CliError("training needs torch and music21: pip install 'moodscore[train]'") from err
+    settings = TrainSettings(steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
+                             seed=args.seed, threads=args.threads)
+    if args.lr is not None:
+        settings.lr = args.lr
+    result = (train_abc if args.model == "abc" else train_lstm)(args.data, args.out, settings)
+    print(f"{args.model}: best validation loss {result['best_valid_loss']:.4f} after "
+          f"{result['steps']} steps in {result['seconds'] / 60:.1f} min; checkpoint {args.out / args.model}.pt")
+
+
+def _export(args: argparse.Namespace) -> None:
+    try:
+        from .export.onnx import export_all
+    except ImportError as err:
+        raise CliError("export needs torch and onnx: pip install 'moodscore[train]'") from err
+    from .models.runtime import weights_dir
+
+    for path in export_all(args.runs, args.out or weights_dir()):
+        print(f"wrote {path} and {path.with_suffix('.json')}")
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from .engine.compose import compose
+    from .engine.template import Template, load_preset
+    from .export.abcfile import write_abc
+    from .export.midi import write_midi
+    from .models.runtime import load_generator
+    from .music import Meter
+
+    template = load_preset(args.preset) if args.preset else Template()
+    generator = load_generator(args.model)
+    meter = args.meter or Meter()
+    piece = compose(generator, args.valence, args.arousal, bars=args.bars, seed=args.seed,
+                    template=template, meter=meter)
+    title = args.title or f"moodscore v={args.valence:+.2f} a={args.arousal:+.2f} seed={args.seed}"
+    ctl = piece.controls
+    write_midi(args.output, piece.phrases, piece.accompaniment, tempo_bpm=ctl.tempo_bpm, meter=meter,
+               tonic=piece.tonic, mode=ctl.mode, title=title)
+    print(f"wrote {args.output}: {args.bars} bars, {ctl.tempo_bpm:.0f} BPM, {piece.key_field} "
+          f"({ctl.mode}), velocity {ctl.velocity}, model {args.model}")
+    if args.abc:
+        write_abc(args.abc, piece.abc_body, title=title, meter=meter, key_field=piece.key_field,
+                  tempo_bpm=ctl.tempo_bpm)
+        print(f"wrote {args.abc}")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from .bench import run_bench
+
+    run_bench(args.model, phrases=args.phrases, threads=args.threads, runs=args.runs)
+
+
+COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except CliError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_USAGE
+    except MoodscoreError as err:
+        print(f"moodscore: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Offline composition: a fixed mood to a piece of whole phrases, melody and accompaniment.
+
+The generator writes melodies in C in the corpus register; here they are performed: moved to
+the template's tonic and octave, given the mood's velocity, and arranged. Pure: the caller
+writes the files.
+
+Public API: :class:`Piece`, :func:`perform`, :func:`compose`, ``PHRASE_BARS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..models.abc import Spelled, key_field, spell_midi, transpose_tokens, body_to_abc
+from ..music import Meter, Phrase
+from .arranger import arrange
+from .template import Controls, Template, controls
+
+PHRASE_BARS = 4
+
+
+@dataclass
+class Piece:
+    phrases: list[Phrase]  # performed melody: tonic, octave and velocity applied
+    accompaniment: list[list]  # notes per phrase
+    controls: Controls
+    meter: Meter
+    tonic: int
+    abc_body: str  # the melody in the key of ``key_field``
+    key_field: str
+
+
+def tonic_spelling(pc: int, mode: str) -> Spelled:
+    """A readable tonic for pitch class ``pc``: sharps for sharp keys, flats for flat ones."""
+    major_like = mode in ("maj", "mix", "lyd")
+    flat = pc in ((1, 3, 5, 8, 10) if major_like else (0, 2, 3, 5, 7, 10))
+    sp = spell_midi(60 + pc, (-1,) * 7 if flat else (0,) * 7)
+    return Spelled(sp.step, 4, sp.alter)
+
+
+def perform(phrase: Phrase, ctl: Controls, tonic: int) -> Phrase:
+    """Move a C-tonic phrase to ``tonic`` and the mood's octave, at the mood's velocity."""
+    shift = tonic - (12 if tonic > 6 else 0) + ctl.octave_shift_semitones
+    notes = [replace(n, pitch=min(127, max(0, n.pitch + shift)), velocity=ctl.velocity) for n in phrase.notes]
+    return replace(phrase, notes=notes, tonic=tonic)
+
+
+def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,
+            template: Template | None = None, meter: Meter = Meter()) -> Piece:
+    """Generate ``bars`` bars (whole phrases of four, the last one shorter if need be)."""
+    template = template or Template()
+    ctl = controls(valence, arousal, template)
+    rng = np.random.default_rng(seed)
+    raw: list[Phrase] = []
+    left = bars
+    while left > 0:
+        n = min(PHRASE_BARS, left)
+        raw.append(generator.next_phrase(raw[-1] if raw else None, ctl.valence, ctl.arousal,
+                                         mode=ctl.mode, meter=meter, bars=n, rng=rng))
+        left -= n
+    performed = [perform(p, ctl, template.tonic) for p in raw]
+    accompaniment = [arrange(p, ctl, seed=seed + i) for i, p in enumerate(performed)]
+    tonic = tonic_spelling(template.tonic, ctl.mode)
+    tokens = [t for p in raw for t in p.tokens]
+    body = body_to_abc(transpose_tokens(tokens, meter, ctl.mode, tonic))
+    return Piece(performed, accompaniment, ctl, meter, template.tonic, body, key_field(ctl.mode, tonic))

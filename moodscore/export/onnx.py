@@ -1,0 +1,115 @@
+"""Export the trained checkpoints to ONNX with their state as explicit inputs and outputs.
+
+``abc.onnx`` takes ``idx, barpos (B,T) int64, va (B,2), past_k, past_v (L,B,H,P,hd)`` and
+returns ``logits (B,T,V), present_k, present_v`` with P+T positions; ``lstm.onnx`` takes
+``notes (B,T,3), va (B,2), h, c (layers,B,hidden)`` and returns ``logits (B,T,128), timing
+(B,T,2), h, c``. Batch, time and cache length are dynamic, so one graph serves both the
+prefill and each incremental step. A JSON model card is written beside each graph.
+Needs torch and onnx.
+
+Public API: :func:`export_abc`, :func:`export_lstm`, :func:`export_all`, ``OPSET``.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from ..errors import ModelError
+from ..models.torch_backend import load_checkpoint
+from .atomic import atomic_write_bytes
+
+OPSET = 17
+
+
+def _card(name: str, ckpt: dict, inputs: list[str], outputs: list[str]) -> dict:
+    data = ckpt.get("data", {})
+    history = ckpt.get("history", [])
+    return {
+        "model": name,
+        "format": "onnx",
+        "opset": OPSET,
+        "inputs": inputs,
+        "outputs": outputs,
+        "config": ckpt["model_args"],
+        "parameters": ckpt.get("parameters"),
+        "training": {
+            "seconds": ckpt.get("train_seconds"),
+            "steps": ckpt.get("steps"),
+            "best_valid_loss": round(float(ckpt.get("valid_loss", float("nan"))), 4),
+            "settings": ckpt.get("settings"),
+            "train_tunes": ckpt.get("train_tunes"),
+            "valid_tunes": ckpt.get("valid_tunes"),
+            "history": history,
+        },
+        "data": {k: v for k, v in data.items() if k not in ("quadrants",)},
+        "label_distribution": data.get("quadrants", {}),
+        **({"vocab": ckpt["vocab"]} if "vocab" in ckpt else {}),
+    }
+
+
+def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
+            axes: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".onnx.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, args, str(tmp), input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    tmp.replace(path)
+
+
+def export_abc(checkpoint: Path, out_dir: Path) -> Path:
+    model, ckpt = load_checkpoint(checkpoint)
+    cfg = model.cfg
+    hd = cfg.n_embd // cfg.n_head
+    args = (torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 2),
+            torch.zeros(cfg.n_layer, 1, cfg.n_head, 2, hd), torch.zeros(cfg.n_layer, 1, cfg.n_head, 2, hd))
+    inputs, outputs = ["idx", "barpos", "va", "past_k", "past_v"], ["logits", "present_k", "present_v"]
+    axes = {"idx": {0: "batch", 1: "time"}, "barpos": {0: "batch", 1: "time"}, "va": {0: "batch"},
+            "past_k": {1: "batch", 3: "past"}, "past_v": {1: "batch", 3: "past"},
+            "logits": {0: "batch", 1: "time"}, "present_k": {1: "batch", 3: "total"},
+            "present_v": {1: "batch", 3: "total"}}
+    _export(model, args, out_dir / "abc.onnx", inputs, outputs, axes)
+    _write_card(out_dir / "abc.json", _card("abc", ckpt, inputs, outputs))
+    _write_state(model, out_dir / "abc.pt")
+    return out_dir / "abc.onnx"
+
+
+def export_lstm(checkpoint: Path, out_dir: Path) -> Path:
+    model, ckpt = load_checkpoint(checkpoint)
+    cfg = model.cfg
+    args = (torch.zeros(1, 3, 3), torch.zeros(1, 2), torch.zeros(cfg.layers, 1, cfg.hidden),
+            torch.zeros(cfg.layers, 1, cfg.hidden))
+    inputs, outputs = ["notes", "va", "h", "c"], ["logits", "timing", "h_out", "c_out"]
+    axes = {"notes": {0: "batch", 1: "time"}, "va": {0: "batch"}, "h": {1: "batch"}, "c": {1: "batch"},
+            "logits": {0: "batch", 1: "time"}, "timing": {0: "batch", 1: "time"},
+            "h_out": {1: "batch"}, "c_out": {1: "batch"}}
+    _export(model, args, out_dir / "lstm.onnx", inputs, outputs, axes)
+    _write_card(out_dir / "lstm.json", _card("lstm", ckpt, inputs, outputs))
+    _write_state(model, out_dir / "lstm.pt")
+    return out_dir / "lstm.onnx"
+
+
+def _write_card(path: Path, card: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(card, indent=1) + "\n").encode())
+
+
+def _write_state(model: torch.nn.Module, path: Path) -> None:
+    """The same weights for torch eager (parity tests, benchmarks): config and state dict only."""
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save({"model_args": model.cfg.to_dict(), "model": model.state_dict()}, tmp)
+    tmp.replace(path)
+
+
+def export_all(runs: Path, out_dir: Path) -> list[Path]:
+    """Export every checkpoint found in ``runs`` (``abc.pt``, ``lstm.pt``)."""
+    done = []
+    for name, fn in (("abc", export_abc), ("lstm", export_lstm)):
+        if (runs / f"{name}.pt").exists():
+            done.append(fn(runs / f"{name}.pt", out_dir))
+    if not done:
+        raise ModelError(f"no checkpoint (abc.pt, lstm.pt) in {runs}: run `moodscore train` first")
+    return done

@@ -1,0 +1,279 @@
+"""Phrase generation at run time: ONNX Runtime sessions and the two decoding loops.
+
+The engine calls one method, ``next_phrase(context, valence, arousal, mode=..., meter=...,
+bars=4, rng=...)``, on either generator. Decoding is written once per model against a small
+*backend* (one forward step); :class:`OrtAbcBackend`/:class:`OrtLstmBackend` run the exported
+graphs, and :mod:`moodscore.models.torch_backend` runs the same weights in torch eager for
+parity tests and benchmarks.
+
+The ABC decoder is constrained: at every step only tokens that fit the time left in the bar
+can be drawn, and a bar line only when the bar is full, so every phrase is whole bars of
+valid ABC by construction.
+
+Public API: :func:`providers`, :func:`weights_dir`, :func:`load_card`, :func:`load_generator`,
+:class:`AbcGenerator`, :class:`LstmGenerator`, :class:`OrtAbcBackend`, :class:`OrtLstmBackend`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import ConfigError, ModelError
+from ..music import Meter, Note, Phrase
+from .abc import BAR, DURATIONS, TICKS_PER_BEAT, BarState, body_to_abc, key_signature, \
+    notes_to_tokens, parse_token, tokens_to_notes
+from .emotion import EmotionMix, emotion_score, mix_logits
+from .lstm import notes_to_steps
+from .sampling import SamplingSettings, sample
+from .vocab import HEADER_POSITION, Vocab, bar_positions
+
+MODELS = ("abc", "lstm")
+
+
+def weights_dir() -> Path:
+    """Folder of the shipped weights; ``MOODSCORE_WEIGHTS`` points elsewhere."""
+    return Path(os.environ.get("MOODSCORE_WEIGHTS", Path(__file__).parent / "weights"))
+
+
+def providers(prefer_gpu: bool = True) -> list[str]:
+    """CUDA when onnxruntime-gpu and a GPU are there, always with the CPU as fallback."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    chosen = ["CUDAExecutionProvider"] if prefer_gpu and "CUDAExecutionProvider" in available else []
+    return chosen + ["CPUExecutionProvider"]
+
+
+def load_card(name: str, folder: Path | None = None) -> dict[str, Any]:
+    path = (folder or weights_dir()) / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ModelError(f"model card {path} is missing: run `moodscore export`") from err
+    except json.JSONDecodeError as err:
+        raise ModelError(f"model card {path} is not valid JSON: {err}") from err
+
+
+def _session(path: Path, threads: int, prefer_gpu: bool):
+    import onnxruntime as ort
+
+    if not path.exists():
+        raise ModelError(f"model file {path} is missing: run `moodscore export`")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=providers(prefer_gpu))
+
+
+class AbcBackend(Protocol):
+    def reset(self) -> None: ...
+    def step(self, ids: np.ndarray, barpos: np.ndarray, va: np.ndarray) -> np.ndarray:
+        """Feed (1, T) tokens; return the last position's logits (V,)."""
+    @property
+    def cached(self) -> int: ...
+
+
+class OrtAbcBackend:
+    """The exported transformer with its key/value cache held between calls."""
+
+    def __init__(self, path: Path, card: dict, threads: int = 1, prefer_gpu: bool = True) -> None:
+        self.session = _session(path, threads, prefer_gpu)
+        c = card["config"]
+        self._shape = (c["n_layer"], 1, c["n_head"], 0, c["n_embd"] // c["n_head"])
+        self.reset()
+
+    def reset(self) -> None:
+        self.k = np.zeros(self._shape, np.float32)
+        self.v = np.zeros(self._shape, np.float32)
+
+    @property
+    def cached(self) -> int:
+        return self.k.shape[3]
+
+    def step(self, ids: np.ndarray, barpos: np.ndarray, va: np.ndarray) -> np.ndarray:
+        logits, self.k, self.v = self.session.run(None, {
+            "idx": ids, "barpos": barpos, "va": va, "past_k": self.k, "past_v": self.v})
+        return logits[0, -1]
+
+
+class AbcGenerator:
+    """Bar-by-bar constrained decoding of ABC phrases that continue the previous phrase."""
+
+    name = "abc"
+
+    def __init__(self, backend: AbcBackend, card: dict,
+                 sampling: SamplingSettings = SamplingSettings(temperature=1.0, top_p=0.95)) -> None:
+        self.backend, self.card, self.sampling = backend, card, sampling
+        self.vocab = Vocab(card["vocab"])
+        self.block = card["config"]["block_size"]
+        n = len(self.vocab)
+        self.ticks = np.zeros(n, dtype=np.int64)
+        self.playable = np.zeros(n, dtype=bool)
+        for i, tok in enumerate(self.vocab.tokens):
+            if tok[0] in "^_=ABCDEFGabcdefgz":
+                self.ticks[i] = parse_token(tok).ticks
+                self.playable[i] = True
+
+    def allowed(self, remaining: int) -> np.ndarray:
+        """Mask of the tokens that may come next with ``remaining`` ticks left in the bar."""
+        if remaining == 0:
+            mask = np.zeros(len(self.vocab), dtype=bool)
+            mask[self.vocab.bar] = True
+            return mask
+        return self.playable & (self.ticks <= remaining)
+
+    def _prompt(self, context: Phrase | None, meter: Meter, mode: str, budget: int) -> list[str]:
+        header = self.vocab.header(meter, mode)
+        body: list[str] = []
+        if context is not None and context.meter == meter and context.tokens:
+            bars = _split_bars(context.tokens)
+            while bars and len(header) + sum(map(len, bars)) > budget:
+                bars.pop(0)  # keep the most recent whole bars that fit
+            body = [t for bar in bars for t in bar if t in self.vocab]
+        return header + body
+
+    def next_phrase(self, context: Phrase | None, valence: float, arousal: float, *,
+                    mode: str, meter: Meter = Meter(), bars: int = 4,
+                    rng: np.random.Generator) -> Phrase:
+        if bars < 1:
+            raise ConfigError(f"bars must be >= 1, got {bars}")
+        va = np.array([[valence, arousal]], dtype=np.float32)
+        prompt = self._prompt(context, meter, mode, self.block // 2)
+        state = BarState(meter, key_signature(mode))
+        out: list[str] = []
+        logits = self._prefill(prompt, meter, va)
+        done = 0
+        while done < bars:
+            masked = np.where(self.allowed(state.remaining), logits, -np.inf)
+            tok = self.vocab.tokens[sample(masked, rng, self.sampling)]
+            pos = min(state.position, HEADER_POSITION - 1)
+            if tok == BAR:
+                state.bar_line()
+                done += 1
+            else:
+                state.advance(parse_token(tok))
+            out.append(tok)
+            if done == bars:
+                break
+            if self.backend.cached + 1 > self.block:  # out of positions: restart on this phrase
+                logits = self._prefill(self.vocab.header(meter, mode) + out, meter, va)
+                continue
+            ids = np.array([[self.vocab.index[tok]]], dtype=np.int64)
+            logits = self.backend.step(ids, np.array([[pos]], dtype=np.int64), va)
+        notes, _ = tokens_to_notes(out, meter, mode)
+        return Phrase(notes, bars, meter, 0, mode, body_to_abc(out), out)
+
+    def _prefill(self, prompt: list[str], meter: Meter, va: np.ndarray) -> np.ndarray:
+        self.backend.reset()
+        ids = np.array([self.vocab.encode(prompt)], dtype=np.int64)
+        pos = np.array([bar_positions(prompt, meter, header=4)], dtype=np.int64)
+        return self.backend.step(ids, pos, va)
+
+
+def _split_bars(tokens: list[str]) -> list[list[str]]:
+    bars, cur = [], []
+    for t in tokens:
+        cur.append(t)
+        if t == BAR:
+            bars.append(cur)
+            cur = []
+    return bars
+
+
+class LstmBackend(Protocol):
+    def reset(self) -> None: ...
+    def step(self, rows: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feed (1, T, 3) notes; return the last position's pitch logits (128,) and (step, dur)."""
+
+
+class OrtLstmBackend:
+    def __init__(self, path: Path, card: dict, threads: int = 1, prefer_gpu: bool = True) -> None:
+        self.session = _session(path, threads, prefer_gpu)
+        c = card["config"]
+        self._shape = (c["layers"], 1, c["hidden"])
+        self.reset()
+
+    def reset(self) -> None:
+        self.h = np.zeros(self._shape, np.float32)
+        self.c = np.zeros(self._shape, np.float32)
+
+    def step(self, rows: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, timing, self.h, self.c = self.session.run(None, {
+            "notes": rows, "va": va, "h": self.h, "c": self.c})
+        return logits[0, -1], timing[0, -1]
+
+
+_GRID = np.array(sorted(d for d in DURATIONS if d >= 2))  # no thirty-seconds from the LSTM
+
+
+def _quantize(beats: float, limit: int) -> int:
+    """Nearest grid length in ticks, at most ``limit`` (which is >= 2)."""
+    ok = _GRID[_GRID <= limit]
+    return int(ok[np.argmin(np.abs(ok - beats * TICKS_PER_BEAT))])
+
+
+class LstmGenerator:
+    """Note-by-note LSTM sampling with the emotion score mixed into the pitch logits."""
+
+    name = "lstm"
+
+    def __init__(self, backend: LstmBackend, card: dict,
+                 sampling: SamplingSettings = SamplingSettings(temperature=1.0, top_p=0.95),
+                 mix: EmotionMix = EmotionMix()) -> None:
+        self.backend, self.card, self.sampling, self.mix = backend, card, sampling, mix
+
+    def next_phrase(self, context: Phrase | None, valence: float, arousal: float, *,
+                    mode: str, meter: Meter = Meter(), bars: int = 4,
+                    rng: np.random.Generator) -> Phrase:
+        if bars < 1:
+            raise ConfigError(f"bars must be >= 1, got {bars}")
+        va = np.array([[valence, arousal]], dtype=np.float32)
+        score = emotion_score(mode, valence, arousal, self.mix)
+        self.backend.reset()
+        if context is not None and context.notes:
+            rows = notes_to_steps(context.notes[-32:])
+        else:
+            rows = np.array([[72.0, 0.0, 1.0]], dtype=np.float32)  # a tonic to start from
+        logits, timing = self.backend.step(rows[None].astype(np.float32), va)
+        bar_ticks, end = meter.ticks, bars * meter.ticks
+        onset = 0
+        starts: list[int] = []
+        pitches: list[int] = []
+        lengths: list[int] = []
+        while True:
+            pitch = sample(mix_logits(logits, score, self.mix), rng, self.sampling)
+            if starts:  # the step counts from the previous onset; the first note opens the phrase
+                onset = starts[-1] + _quantize(float(timing[0]), end)
+                gap = onset - starts[-1]  # monophonic: the previous note ends by this onset
+                lengths[-1] = min(lengths[-1], int(_GRID[_GRID <= gap].max()))
+            if onset >= end:
+                break
+            bar_left = bar_ticks - onset % bar_ticks  # even: every grid length is even
+            starts.append(onset)
+            pitches.append(pitch)
+            lengths.append(_quantize(float(timing[1]), bar_left))
+            step_beats = (onset - starts[-2]) / TICKS_PER_BEAT if len(starts) > 1 else 0.0
+            row = np.array([[[pitch, step_beats, lengths[-1] / TICKS_PER_BEAT]]], dtype=np.float32)
+            logits, timing = self.backend.step(row, va)
+        notes = [Note(p, s / TICKS_PER_BEAT, d / TICKS_PER_BEAT) for p, s, d in zip(pitches, starts, lengths)]
+        tokens = notes_to_tokens(notes, meter, mode, bars)
+        return Phrase(notes, bars, meter, 0, mode, body_to_abc(tokens), tokens)
+
+
+def load_generator(name: str, *, folder: Path | None = None, threads: int = 1,
+                   prefer_gpu: bool = True) -> AbcGenerator | LstmGenerator:
+    """The shipped (or ``folder``'s) model ``abc`` or ``lstm`` on ONNX Runtime."""
+    if name not in MODELS:
+        raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+    folder = folder or weights_dir()
+    card = load_card(name, folder)
+    if name == "abc":
+        return AbcGenerator(OrtAbcBackend(folder / "abc.onnx", card, threads, prefer_gpu), card)
+    return LstmGenerator(OrtLstmBackend(folder / "lstm.onnx", card, threads, prefer_gpu), card)
