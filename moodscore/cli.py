@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="export checkpoints to ONNX with model cards")
     e.add_argument("--runs", type=Path, default=Path("runs"))
     e.add_argument("--out", type=Path, default=None, help="default: the package's weights folder")
+    e.add_argument("--data", type=Path, default=Path("data"), help="corpus, for reference statistics")
 
     g = sub.add_parser("generate", help="write a piece for one mood as MIDI (and ABC)")
     g.add_argument("--valence", "-v", type=_unit("--valence"), required=True)
@@ -115,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--phrases", type=_at_least("--phrases", 1), default=50)
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
     b.add_argument("--runs", type=Path, default=Path("runs"), help="checkpoints for the torch side")
+
+    v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
+    v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
+    v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
     return p
 
 
@@ -152,7 +157,7 @@ def _export(args: argparse.Namespace) -> None:
         raise CliError("export needs torch and onnx: pip install 'moodscore[train]'") from err
     from .models.runtime import weights_dir
 
-    for path in export_all(args.runs, args.out or weights_dir()):
+    for path in export_all(args.runs, args.out or weights_dir(), args.data):
         print(f"wrote {path} and {path.with_suffix('.json')}")
 
 
@@ -187,7 +192,14 @@ def _bench(args: argparse.Namespace) -> None:
     run_bench(args.model, phrases=args.phrases, threads=args.threads, runs=args.runs)
 
 
-COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench}
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate, print_report
+
+    for name in (("abc", "lstm") if args.model == "all" else (args.model,)):
+        print_report(evaluate(name, pieces=args.pieces))
+
+
+COMMANDS = {"evaluate": _evaluate, "data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

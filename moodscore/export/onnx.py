@@ -104,12 +104,47 @@ def _write_state(model: torch.nn.Module, path: Path) -> None:
     tmp.replace(path)
 
 
-def export_all(runs: Path, out_dir: Path) -> list[Path]:
-    """Export every checkpoint found in ``runs`` (``abc.pt``, ``lstm.pt``)."""
+def reference_stats(corpus_path: Path, limit: int = 3000) -> dict:
+    """Melody statistics of real tunes (pitch classes from the tonic, intervals, scale
+    consistency), kept in the model card so generated melodies can be compared with them."""
+    from ..analysis import melody_stats
+    from ..models.abc import tokens_to_notes
+    from ..models.corpus import load
+    from ..music import Meter
+
+    tunes = [t for t in load(corpus_path) if t.split == "valid"][:limit]
+    pcs, intervals, consistency, leaps = [], {}, [], []
+    for tune in tunes:
+        notes, _ = tokens_to_notes(tune.tokens, Meter.parse(tune.meter), tune.mode)
+        stats = melody_stats([(n.pitch, n.duration) for n in notes])
+        pcs.append(stats.pc_hist)
+        for k, v in stats.interval_hist.items():
+            intervals[k] = intervals.get(k, 0.0) + v / len(tunes)
+        consistency.append(stats.scale_consistency)
+        leaps.append(stats.large_leap_rate)
+    import numpy as np
+
+    return {"tunes": len(tunes), "pc_hist": np.mean(pcs, axis=0).round(4).tolist(),
+            "interval_hist": {str(k): round(v, 4) for k, v in sorted(intervals.items())},
+            "scale_consistency": round(float(np.mean(consistency)), 4),
+            "large_leap_rate": round(float(np.mean(leaps)), 4)}
+
+
+def export_all(runs: Path, out_dir: Path, data_dir: Path | None = None) -> list[Path]:
+    """Export every checkpoint found in ``runs`` (``abc.pt``, ``lstm.pt``); with the corpus in
+    ``data_dir``, add real tunes' melody statistics to each card."""
     done = []
+    reference = None
+    if data_dir is not None and (data_dir / "corpus.jsonl").exists():
+        reference = reference_stats(data_dir / "corpus.jsonl")
     for name, fn in (("abc", export_abc), ("lstm", export_lstm)):
         if (runs / f"{name}.pt").exists():
             done.append(fn(runs / f"{name}.pt", out_dir))
+            if reference is not None:
+                card_path = out_dir / f"{name}.json"
+                card = json.loads(card_path.read_text())
+                card["reference_melody_stats"] = reference
+                _write_card(card_path, card)
     if not done:
         raise ModelError(f"no checkpoint (abc.pt, lstm.pt) in {runs}: run `moodscore train` first")
     return done

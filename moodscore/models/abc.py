@@ -98,6 +98,8 @@ def note_token(spelled: Spelled | None, ticks: int, accidental: int | None) -> s
         raise TokenizeError(f"duration must be one of {sorted(DURATIONS)} ticks, got {ticks}")
     if spelled is None:
         return "z" + DURATIONS[ticks]
+    if accidental is not None and accidental not in _ACC_TEXT:
+        raise TokenizeError(f"accidental must be at most a double sharp or flat, got {accidental:+d}")
     acc = "" if accidental is None else _ACC_TEXT[accidental]
     return acc + spelled.letter_text() + DURATIONS[ticks]
 

@@ -27,9 +27,14 @@ if TYPE_CHECKING:
 MODE_VALENCE = {"lyd": 1.0, "maj": 1.0, "mix": 0.5, "dor": -0.5, "min": -1.0, "phr": -1.0,
                 "loc": -1.0}
 FAST_WORDS = ("reel", "jig", "hornpipe", "polka", "slide", "fling", "quick", "lively", "brisk",
-              "allegro", "presto", "vivace", "gallop", "rant", "strathspey")
+              "allegro", "presto", "vivace", "gallop", "rant", "strathspey", "cheer", "spirit",
+              "merr", "fast", "vigor")
 SLOW_WORDS = ("air", "slow", "lament", "lullaby", "plaintive", "andante", "adagio", "largo",
-              "larghetto", "dirge", "mournful", "tenderly", "cradle")
+              "larghetto", "dirge", "mournful", "tenderly", "cradle", "sad", "sorrow", "gently",
+              "expressi")
+# A tempo or tune-type word outweighs what the notation suggests: slow airs are often written
+# in sixteenths, which look dense and wide on paper.
+TYPE_WEIGHT = 2.5
 VALENCE_FLOOR = 0.2
 
 
@@ -76,7 +81,7 @@ def arousal_evidence(feats: list[dict[str, float]]) -> np.ndarray:
     spread = _zscore(np.array([f["pitch_std"] for f in feats]))
     density = _zscore(np.log(np.array([max(f["notes_per_beat"], 1e-3) for f in feats])))
     kind = np.array([f["type"] for f in feats])
-    return spread + density + 0.75 * kind
+    return spread + density + TYPE_WEIGHT * kind
 
 
 def label_tunes(tunes: list["Tune"]) -> None:

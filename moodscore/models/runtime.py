@@ -210,7 +210,7 @@ class OrtLstmBackend:
         return logits[0, -1], timing[0, -1]
 
 
-_GRID = np.array(sorted(d for d in DURATIONS if d >= 2))  # no thirty-seconds from the LSTM
+_GRID = np.array(sorted(d for d in DURATIONS if d % 2 == 0))  # sixteenths and longer: even ticks
 
 
 def _quantize(beats: float, limit: int) -> int:

@@ -1,0 +1,106 @@
+"""Phrase generation on ONNX Runtime: validity by construction, determinism, torch parity."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from moodscore.errors import ConfigError, ModelError
+from moodscore.models.abc import BAR, abc_to_tokens, body_to_abc, parse_token, tokens_to_notes
+from moodscore.models.runtime import AbcGenerator, load_card, load_generator, providers, weights_dir
+from moodscore.music import MODES, Meter
+
+METERS = ["4/4", "3/4", "6/8", "2/4", "2/2", "9/8", "3/8"]
+
+
+class RandomBackend:
+    """Any logits at all: the decoder alone must keep every bar whole."""
+
+    def __init__(self, vocab_size: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.n = vocab_size
+        self.cached = 0
+
+    def reset(self) -> None:
+        self.cached = 0
+
+    def step(self, ids, barpos, va):
+        self.cached += ids.shape[1]
+        logits = self.rng.normal(size=self.n) * 5
+        logits[self.rng.random(self.n) < 0.3] = 40.0  # strong, arbitrary preferences
+        return logits
+
+
+@pytest.fixture(scope="module")
+def abc_card():
+    return load_card("abc")
+
+
+def _check_bars(tokens: list[str], meter: Meter, bars: int) -> None:
+    assert tokens.count(BAR) == bars and tokens[-1] == BAR
+    pos = 0
+    for tok in tokens:
+        if tok == BAR:
+            assert pos == meter.ticks
+            pos = 0
+        else:
+            pos += parse_token(tok).ticks
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from(METERS), st.sampled_from(MODES), st.integers(1, 6))
+def test_constrained_decoding_never_makes_an_invalid_bar(abc_card, seed, meter_text, mode, bars):
+    meter = Meter.parse(meter_text)
+    vocab_meters = [t for t in abc_card["vocab"] if t.startswith("M:")]
+    if f"M:{meter}" not in vocab_meters:
+        return
+    gen = AbcGenerator(RandomBackend(len(abc_card["vocab"]), seed), abc_card)
+    phrase = gen.next_phrase(None, 0.0, 0.0, mode=mode, meter=meter, bars=bars,
+                             rng=np.random.default_rng(seed))
+    _check_bars(phrase.tokens, meter, bars)
+    assert abc_to_tokens(phrase.abc) == phrase.tokens
+    notes, n = tokens_to_notes(phrase.tokens, meter, mode)
+    assert n == bars and all(0 < x.duration for x in notes)
+
+
+@pytest.mark.parametrize("name", ["abc", "lstm"])
+def test_real_model_phrases_are_whole_bars_and_continue(name):
+    gen = load_generator(name)
+    rng = np.random.default_rng(1)
+    prev = None
+    for v, a in [(0.8, 0.8), (-0.8, -0.8), (0.0, 0.3)]:
+        for meter in (Meter(4, 4), Meter(6, 8), Meter(3, 4)):
+            phrase = gen.next_phrase(prev, v, a, mode="min" if v < 0 else "maj", meter=meter, rng=rng)
+            _check_bars(phrase.tokens, meter, 4)
+            assert phrase.notes and all(0 <= n.start < phrase.beats for n in phrase.notes)
+            prev = phrase
+
+
+@pytest.mark.parametrize("name", ["abc", "lstm"])
+def test_same_seed_same_phrase(name):
+    gen = load_generator(name)
+    a = gen.next_phrase(None, 0.4, -0.2, mode="maj", rng=np.random.default_rng(42))
+    b = gen.next_phrase(None, 0.4, -0.2, mode="maj", rng=np.random.default_rng(42))
+    c = gen.next_phrase(None, 0.4, -0.2, mode="maj", rng=np.random.default_rng(43))
+    assert a.tokens == b.tokens and a.notes == b.notes
+    assert a.tokens != c.tokens
+
+
+def test_cpu_provider_always_present_and_bad_model_name():
+    assert providers()[-1] == "CPUExecutionProvider"
+    with pytest.raises(ConfigError, match="abc, lstm"):
+        load_generator("gpt")
+    with pytest.raises(ModelError, match="missing"):
+        load_card("abc", weights_dir() / "nowhere")
+
+
+def test_cards_describe_the_models():
+    for name in ("abc", "lstm"):
+        card = load_card(name)
+        assert card["opset"] >= 17
+        assert card["parameters"] > 100_000
+        assert card["training"]["best_valid_loss"] > 0
+        assert card["training"]["seconds"] > 0
+        assert set(card["label_distribution"]) == {"Q1", "Q2", "Q3", "Q4"}
+        assert (weights_dir() / f"{name}.onnx").stat().st_size < 25 * 2**20
+    assert load_card("abc")["parameters"] <= 10_000_000

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from moodscore.errors import ConfigError
+from moodscore.models.sampling import SamplingSettings, sample
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 3.0), st.integers(0, 20), st.floats(0.05, 1.0))
+def test_masked_tokens_are_never_drawn(seed, temperature, top_k, top_p):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=50) * 3
+    logits[rng.random(50) < 0.7] = -np.inf
+    if not np.isfinite(logits).any():
+        logits[7] = 0.0
+    i = sample(logits, rng, SamplingSettings(temperature, top_k, top_p))
+    assert np.isfinite(logits[i])
+
+
+def test_top_k_one_is_greedy_and_seed_repeats():
+    logits = np.array([0.1, 2.0, 1.9, -1.0])
+    assert {sample(logits, np.random.default_rng(s), SamplingSettings(top_k=1)) for s in range(20)} == {1}
+    a = [sample(logits, np.random.default_rng(5)) for _ in range(3)]
+    assert len(set(a)) == 1
+
+
+def test_top_p_cuts_the_tail():
+    logits = np.log(np.array([0.6, 0.3, 0.05, 0.05]))
+    draws = {sample(logits, np.random.default_rng(s), SamplingSettings(top_p=0.85)) for s in range(300)}
+    assert draws == {0, 1}
+
+
+def test_bad_settings():
+    with pytest.raises(ConfigError, match="temperature"):
+        SamplingSettings(temperature=0)
+    with pytest.raises(ConfigError, match="top_p"):
+        SamplingSettings(top_p=1.5)

@@ -1,0 +1,87 @@
+"""The command line: generation end to end, determinism, and bad input at the edge."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mido
+import pytest
+
+from moodscore.cli import main
+
+
+def _gen(tmp_path, name, *extra):
+    out = tmp_path / name
+    code = main(["generate", "-v", "0.6", "-a", "-0.3", "--bars", "8", "--seed", "5", "-o", str(out), *extra])
+    return code, out
+
+
+@pytest.mark.parametrize("model", ["abc", "lstm"])
+def test_generate_writes_a_type1_midi_and_abc(tmp_path, model, capsys):
+    code, out = _gen(tmp_path, "a.mid", "--model", model, "--abc", str(tmp_path / "a.abc"))
+    assert code == 0
+    mid = mido.MidiFile(out)
+    assert mid.type == 1
+    metas = {m.type for m in mid.tracks[0] if m.is_meta}
+    assert {"set_tempo", "time_signature", "key_signature", "track_name"} <= metas
+    names = [next(m.name for m in t if m.type == "track_name") for t in mid.tracks[1:]]
+    assert names[0] == "Melody"
+    melody_channels = {m.channel for m in mid.tracks[1] if m.type == "note_on"}
+    assert melody_channels == {0}
+    abc = (tmp_path / "a.abc").read_text()
+    assert "M:4/4" in abc and "L:1/8" in abc and "\nK:" in abc
+    assert str(out) in capsys.readouterr().out
+
+
+def test_same_seed_same_bytes(tmp_path):
+    _, a = _gen(tmp_path, "a.mid")
+    _, b = _gen(tmp_path, "b.mid")
+    assert a.read_bytes() == b.read_bytes()
+    main(["generate", "-v", "0.6", "-a", "-0.3", "--bars", "8", "--seed", "6", "-o", str(tmp_path / "c.mid")])
+    assert (tmp_path / "c.mid").read_bytes() != a.read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-v", "1.5", "-a", "0"], "--valence must be in [-1, 1]"),
+    (["-v", "0", "-a", "-2"], "--arousal must be in [-1, 1]"),
+    (["-v", "inf", "-a", "0"], "--valence must be in [-1, 1]"),
+    (["-v", "x", "-a", "0"], "--valence must be a number"),
+    (["-v", "0", "-a", "0", "--bars", "0"], "--bars must be an integer >= 1"),
+    (["-v", "0", "-a", "0", "--model", "gpt"], "choose from 'abc', 'lstm'"),
+    (["-v", "0", "-a", "0", "--meter", "5/7"], "meter must look like"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, args, message):
+    out = tmp_path / "x.mid"
+    assert main(["generate", *args, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unwritable_path(tmp_path, capsys):
+    out = tmp_path / "missing" / "x.mid"
+    assert main(["generate", "-v", "0", "-a", "0", "-o", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not out.parent.exists()
+
+
+def test_bad_preset_is_reported(tmp_path, capsys):
+    preset = tmp_path / "p.json"
+    preset.write_text('{"q1": {"tempo_min": 500, "tempo_max": 600, "octave_shift": 0, "volume_db": 0}}')
+    assert main(["generate", "-v", "0", "-a", "0", "--preset", str(preset), "-o", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "tempo_min" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == [preset]
+
+
+def test_generation_needs_neither_torch_nor_music21(tmp_path):
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['music21'] = None\n"
+        "from moodscore.cli import main\n"
+        f"rc = main(['generate', '-v', '-0.8', '-a', '0.8', '--bars', '4', '-o', {str(tmp_path / 'n.mid')!r}])\n"
+        f"rc |= main(['generate', '--model', 'lstm', '-v', '0.8', '-a', '-0.8', '--bars', '4', '-o', {str(tmp_path / 'l.mid')!r}])\n"
+        "assert 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+        "sys.exit(rc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "n.mid").stat().st_size > 100 and (tmp_path / "l.mid").stat().st_size > 100
