@@ -165,7 +165,7 @@ def _mean_tempo_bpm(tempos: list[tuple[float, int]], end_s: float) -> float:
 # --- key finding ------------------------------------------------------------------------------
 
 
-def _pc_histogram(pitches: Sequence[int], weights: Sequence[float]) -> np.ndarray:
+def _pc_histogram(pitches: Sequence[int] | np.ndarray, weights: Sequence[float] | np.ndarray) -> np.ndarray:
     hist = np.zeros(12)
     np.add.at(hist, np.asarray(pitches, dtype=int) % 12, np.asarray(weights, dtype=float))
     return hist

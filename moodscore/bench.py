@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine.template import controls
+from .errors import ModelError
 from .models.runtime import AbcGenerator, LstmGenerator, load_card, load_generator, weights_dir
 from .music import Meter
 
@@ -42,7 +43,9 @@ def _torch_generator(name: str, threads: int):
         import torch
     except ImportError:
         return None, "torch is not installed (pip install 'moodscore[train]')"
+    from .models.lstm import MelodyLstm
     from .models.torch_backend import TorchAbcBackend, TorchLstmBackend, load_checkpoint
+    from .models.transformer import AbcTransformer
 
     path = weights_dir() / f"{name}.pt"
     if not path.exists():
@@ -51,7 +54,11 @@ def _torch_generator(name: str, threads: int):
     model, _ = load_checkpoint(path)
     card = load_card(name)
     if name == "abc":
+        if not isinstance(model, AbcTransformer):
+            raise ModelError(f"{path} is not an ABC transformer checkpoint")
         return AbcGenerator(TorchAbcBackend(model), card), ""
+    if not isinstance(model, MelodyLstm):
+        raise ModelError(f"{path} is not an LSTM checkpoint")
     return LstmGenerator(TorchLstmBackend(model), card), ""
 
 

@@ -12,7 +12,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from .errors import MoodscoreError
 
@@ -24,7 +24,7 @@ class CliError(MoodscoreError):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, status 2, like every other bad input
+    def error(self, message: str) -> NoReturn:  # one line, status 2, like every other bad input
         raise CliError(f"{self.prog}: {message}")
 
 
@@ -199,7 +199,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         print_report(evaluate(name, pieces=args.pieces))
 
 
-COMMANDS = {"evaluate": _evaluate, "data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench}
+COMMANDS = {"evaluate": _evaluate, "data": _data, "train": _train, "export": _export, "generate": _generate,
+            "bench": _bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

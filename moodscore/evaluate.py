@@ -70,7 +70,10 @@ def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 
         for a in GRID:
             for seed in range(grid_seeds):
                 f = analyze(_midi(gen, v, a, 8, 100 + seed))
-                req_v.append(v), req_a.append(a), got_v.append(f.valence), got_a.append(f.arousal)
+                req_v.append(v)
+                req_a.append(a)
+                got_v.append(f.valence)
+                got_a.append(f.arousal)
     report.valence_rho = _spearman(req_v, got_v)
     report.arousal_rho = _spearman(req_a, got_a)
     report.grid_means = {

@@ -54,7 +54,12 @@ def key_signature(tonic: int, mode: str) -> str:
 
 def _tempos(tempo_bpm: float | Sequence[float], count: int) -> list[float]:
     want = max(count, 1)
-    values = [tempo_bpm] * want if isinstance(tempo_bpm, numbers.Real) else list(tempo_bpm)
+    values: list[float]
+    # float and int are Reals at runtime; naming them lets mypy narrow, which numbers.Real does not.
+    if isinstance(tempo_bpm, (float, int, numbers.Real)):
+        values = [tempo_bpm] * want
+    else:
+        values = list(tempo_bpm)
     if len(values) != want:
         raise ConfigError(
             f"tempo_bpm must be one value or one per phrase ({count}), got {len(values)}"

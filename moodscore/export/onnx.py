@@ -15,10 +15,13 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import ModelError
+from ..models.lstm import MelodyLstm
 from ..models.torch_backend import load_checkpoint
+from ..models.transformer import AbcTransformer
 from .atomic import atomic_write_bytes
 
 OPSET = 17
@@ -63,6 +66,8 @@ def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], 
 
 def export_abc(checkpoint: Path, out_dir: Path) -> Path:
     model, ckpt = load_checkpoint(checkpoint)
+    if not isinstance(model, AbcTransformer):
+        raise ModelError(f"{checkpoint} is not an ABC transformer checkpoint")
     cfg = model.cfg
     hd = cfg.n_embd // cfg.n_head
     args = (torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 2),
@@ -80,6 +85,8 @@ def export_abc(checkpoint: Path, out_dir: Path) -> Path:
 
 def export_lstm(checkpoint: Path, out_dir: Path) -> Path:
     model, ckpt = load_checkpoint(checkpoint)
+    if not isinstance(model, MelodyLstm):
+        raise ModelError(f"{checkpoint} is not an LSTM checkpoint")
     cfg = model.cfg
     args = (torch.zeros(1, 3, 3), torch.zeros(1, 2), torch.zeros(cfg.layers, 1, cfg.hidden),
             torch.zeros(cfg.layers, 1, cfg.hidden))
@@ -97,7 +104,7 @@ def _write_card(path: Path, card: dict) -> None:
     atomic_write_bytes(path, (json.dumps(card, indent=1) + "\n").encode())
 
 
-def _write_state(model: torch.nn.Module, path: Path) -> None:
+def _write_state(model: AbcTransformer | MelodyLstm, path: Path) -> None:
     """The same weights for torch eager (parity tests, benchmarks): config and state dict only."""
     tmp = path.with_suffix(".pt.tmp")
     torch.save({"model_args": model.cfg.to_dict(), "model": model.state_dict()}, tmp)
@@ -113,7 +120,10 @@ def reference_stats(corpus_path: Path, limit: int = 3000) -> dict:
     from ..music import Meter
 
     tunes = [t for t in load(corpus_path) if t.split == "valid"][:limit]
-    pcs, intervals, consistency, leaps = [], {}, [], []
+    pcs: list[np.ndarray] = []
+    intervals: dict[int, float] = {}
+    consistency: list[float] = []
+    leaps: list[float] = []
     for tune in tunes:
         notes, _ = tokens_to_notes(tune.tokens, Meter.parse(tune.meter), tune.mode)
         stats = melody_stats([(n.pitch, n.duration) for n in notes])
@@ -122,8 +132,6 @@ def reference_stats(corpus_path: Path, limit: int = 3000) -> dict:
             intervals[k] = intervals.get(k, 0.0) + v / len(tunes)
         consistency.append(stats.scale_consistency)
         leaps.append(stats.large_leap_rate)
-    import numpy as np
-
     return {"tunes": len(tunes), "pc_hist": np.mean(pcs, axis=0).round(4).tolist(),
             "interval_hist": {str(k): round(v, 4) for k, v in sorted(intervals.items())},
             "scale_consistency": round(float(np.mean(consistency)), 4),

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ..errors import DataError
 from ..music import Meter
 from . import labels
 from .abc import BAR, DURATIONS, BarState, ParsedToken, Spelled, key_signature
+
+if TYPE_CHECKING:
+    from music21.abcFormat import ABCHandler, ABCMetadata
 
 SOURCES = ("essenFolksong", "oneills1850", "airdsAirs", "ryansMammoth", "miscFolk",
            "nottingham-dataset")
@@ -35,6 +38,8 @@ _MODE_MAP = {"major": "maj", "ionian": "maj", "minor": "min", "aeolian": "min",
 _PITCH_RE = re.compile(r"([A-G])(#{1,2}|-{1,2}|n|~)?(-?\d+)")
 _ALTER = {None: 0, "n": 0, "#": 1, "##": 2, "-": -1, "--": -2}
 MIN_BARS = 4
+# One element of a tune body while cleaning it: (pitch or None for a rest, quarterLength) or BAR.
+_Event = tuple[Spelled | None, float] | str
 
 
 class Dropped(Exception):
@@ -73,7 +78,9 @@ def corpus_files(root: Path | None = None) -> list[tuple[str, Path]]:
     return sorted(files, key=lambda item: str(item[1]))
 
 
-def _spelled(pitch_name: str) -> Spelled:
+def _spelled(pitch_name: str | None) -> Spelled:
+    if pitch_name is None:  # music21 gives None only for rests, which never get here
+        raise Dropped("unreadable pitch")
     m = _PITCH_RE.fullmatch(pitch_name)
     if m is None or m.group(2) == "~":
         raise Dropped("unreadable pitch")
@@ -103,12 +110,14 @@ def _tonic_and_mode(token) -> tuple[Spelled, str]:
     return Spelled("CDEFGAB".index(tonic.step), 4, int(acc)), _MODE_MAP[mode]
 
 
-def _events(handler) -> tuple[dict[str, str], list[object]]:
-    """Split a tune's music21 tokens into header fields and a list of (spelled|None, ql) / BAR."""
+def _events(handler: ABCHandler) -> tuple[dict[str, str], ABCMetadata | None, list[_Event]]:
+    """Split a tune's music21 tokens into header fields, the K: token and a list of
+    (spelled|None, ql) / BAR."""
     from music21 import abcFormat as af
 
     header: dict[str, str] = {}
-    events: list[object] = []
+    key: ABCMetadata | None = None
+    events: list[_Event] = []
     in_body = in_grace = False
     tuplet: list[int] = []  # [notes left, notes in group]
     group: list[int] = []  # indices in events of the current tuplet's notes
@@ -121,7 +130,8 @@ def _events(handler) -> tuple[dict[str, str], list[object]]:
                 raise Dropped("several voices")
             if not in_body:
                 header.setdefault(tok.tag, tok.data.strip())
-                header.setdefault("_K", tok) if tok.tag == "K" else None
+                if tok.tag == "K" and key is None:
+                    key = tok
                 in_body = tok.tag == "K"
             continue
         if isinstance(tok, af.ABCGraceStart):
@@ -141,7 +151,7 @@ def _events(handler) -> tuple[dict[str, str], list[object]]:
                 if not subs:
                     raise Dropped("empty chord")
                 top = max(subs, key=lambda s: _spelled(s.pitchName).midi)
-                pitch = _spelled(top.pitchName)
+                pitch: Spelled | None = _spelled(top.pitchName)
             else:
                 pitch = None if tok.isRest else _spelled(tok.pitchName)
             ql = float(tok.quarterLength)
@@ -159,28 +169,28 @@ def _events(handler) -> tuple[dict[str, str], list[object]]:
             prev_tie = tok.tie in ("start", "continue") if isinstance(tok, af.ABCNote) else False
     if tuplet:
         raise Dropped("unfinished tuplet")
-    return header, events
+    return header, key, events
 
 
-def _fix_triplet(events: list[object], group: list[int]) -> None:
+def _fix_triplet(events: list[_Event], group: list[int]) -> None:
     """A triplet lasts two of its notes; keep its pitches as a long-short-short figure."""
-    qls = [events[i][1] for i in group]  # type: ignore[index]
-    total = sum(qls) * 2 / 3
-    for i, share in zip(group, (0.5, 0.25, 0.25)):
-        events[i] = (events[i][0], total * share)  # type: ignore[index]
+    notes = [ev for ev in (events[i] for i in group) if isinstance(ev, tuple)]  # group holds notes only
+    total = sum(ql for _, ql in notes) * 2 / 3
+    for i, (pitch, _), share in zip(group, notes, (0.5, 0.25, 0.25)):
+        events[i] = (pitch, total * share)
 
 
-def _bars(events: list[object], meter: Meter) -> list[list[tuple[Spelled | None, int]]]:
+def _bars(events: list[_Event], meter: Meter) -> list[list[tuple[Spelled | None, int]]]:
     """Whole bars of (pitch, ticks). Pickups and part bars that pair up are joined."""
     bars: list[list[tuple[Spelled | None, int]]] = []
     current: list[tuple[Spelled | None, int]] = []
     for ev in events + [BAR]:
-        if ev == BAR:
+        if isinstance(ev, str):  # BAR, the only text event
             if current:
                 bars.append(current)
             current = []
             continue
-        pitch, ql = ev  # type: ignore[misc]
+        pitch, ql = ev
         ticks = ql * 8
         if abs(ticks - round(ticks)) > 1e-6 or round(ticks) <= 0:
             raise Dropped("duration off the 1/32 grid")
@@ -265,12 +275,12 @@ def _tokens(bars, meter: Meter, mode: str, tonic: Spelled) -> list[str]:
     return tokens
 
 
-def _tune(source: str, path: Path, number: int, handler) -> Tune:
-    header, events = _events(handler)
-    if "K" not in header:
+def _tune(source: str, path: Path, number: int | None, handler: ABCHandler) -> Tune:
+    header, key, events = _events(handler)
+    if key is None:  # set together with header["K"]
         raise Dropped("no K: field")
     meter = _meter(header.get("M", "4/4"))
-    tonic, mode = _tonic_and_mode(header["_K"])
+    tonic, mode = _tonic_and_mode(key)
     bars = _bars(events, meter)
     tonic, mode = _refine_mode(bars, tonic, mode)
     if len(bars) < MIN_BARS:
@@ -297,7 +307,8 @@ def read_tunes(files: list[tuple[str, Path]], drops: Counter | None = None) -> I
         except Exception:  # music21's tokenizer raises assorted errors on damaged files
             drops["file music21 cannot read"] += 1
             continue
-        for number in sorted(books):
+        # Reference numbers, or a single None when the file has no X: field.
+        for number in sorted(books, key=lambda n: -1 if n is None else n):
             try:
                 yield _tune(source, path, number, books[number])
             except Dropped as why:

@@ -4,8 +4,8 @@ Valence comes from the mode (major-like modes positive, minor-like negative); it
 each sign is ordered by register. Arousal comes from the spread of pitches, with rhythmic
 density and the tune type (reel/jig/hornpipe against air/slow) as further evidence. Both are
 calibrated on the corpus by rank: arousal is uniform on [-1, 1] within major-like and within
-minor-like tunes (so its median splits each half of the plane in two), valence is uniform on [0.2, 1] within major-like tunes and [-1, -0.2]
-within minor-like ones. Pure numpy.
+minor-like tunes (so its median splits each half of the plane in two), valence is uniform on
+[0.2, 1] within major-like tunes and [-1, -0.2] within minor-like ones. Pure numpy.
 
 Public API: :func:`tune_features`, :func:`label_tunes`, :func:`quadrant`, :func:`summarise`,
 ``MODE_VALENCE``, ``FAST_WORDS``, ``SLOW_WORDS``.

@@ -17,14 +17,14 @@ from .lstm import LstmConfig, MelodyLstm
 from .transformer import AbcConfig, AbcTransformer
 
 
-def load_checkpoint(path: Path) -> tuple[torch.nn.Module, dict]:
+def load_checkpoint(path: Path) -> tuple[AbcTransformer | MelodyLstm, dict]:
     """Rebuild a model from ``<name>.pt`` (config stored beside the weights), in eval mode."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except FileNotFoundError as err:
         raise ModelError(f"checkpoint {path} is missing: run `moodscore train` first") from err
     args = ckpt["model_args"]
-    model: torch.nn.Module
+    model: AbcTransformer | MelodyLstm
     if "vocab_size" in args:
         model = AbcTransformer(AbcConfig(**args))
     else:

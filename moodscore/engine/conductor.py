@@ -1,0 +1,379 @@
+"""The conductor: mood in, timed music out, with no I/O.
+
+The caller feeds decoded inputs (:meth:`Conductor.set_mood`, :meth:`stinger`, ...) and clock
+times (:meth:`advance`), runs the generation requests it is handed (:meth:`requests`, then
+:meth:`deliver`), and sends what :meth:`advance` returns: timed MIDI events, beat/bar/phrase
+callbacks, and cuts. A live session runs requests in a worker and times from the wall
+clock; an offline render runs them inline on a virtual clock; both get the same notes.
+
+Musical time is kept in eighth notes ("units") from an anchor; every meter the models know has
+a whole number of them per bar. Each unit is scheduled ``lookahead`` seconds before it sounds,
+and its tempo, velocity and register are taken from the mood at that moment, so expression
+follows the mood at the next beat. Content is planned a phrase ahead, bar by bar: a mood change
+regenerates the bars not yet scheduled, from the next bar (``bar``), the next phrase
+(``phrase``), or re-anchors a new phrase at the next beat (``beat``) or eighth
+(``immediate``). A phrase that misses its deadline is replaced by a variation of the last one.
+
+Public API: :class:`Conductor`, :class:`MidiEvent`, :class:`Callback`, :class:`Cut`,
+:class:`Request`, ``TRANSITIONS``.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, replace
+
+from ..errors import ConfigError
+from ..music import MODE_STEPS, Meter, Note, Phrase
+from .arranger import arrange
+from .clock import TempoMap
+from .compose import perform
+from .mood import MoodState
+from .stingers import STINGERS, stinger_notes
+from .template import Controls, Template, controls
+
+log = logging.getLogger(__name__)
+
+TRANSITIONS = ("immediate", "beat", "bar", "phrase")
+UNIT = 0.5  # quarter-note beats per unit (an eighth note)
+MELODY_CHANNEL, STINGER_CHANNEL = 0, 3
+CONTENT_CHANGE = 0.2  # a VA move this large (per axis) asks for new material
+
+
+@dataclass(frozen=True)
+class MidiEvent:
+    time: float
+    kind: str  # note_on | note_off | program_change | control_change
+    channel: int
+    data1: int
+    data2: int = 0
+
+
+@dataclass(frozen=True)
+class Callback:
+    time: float
+    event: dict  # {"type": "beat"|"bar"|"phrase", ...}
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Drop every event scheduled at or after ``time`` and silence what sounds then."""
+
+    time: float
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    context: Phrase | None
+    valence: float
+    arousal: float
+    mode: str
+    meter: Meter
+    bars: int
+    seed: int
+
+
+@dataclass
+class _Plan:
+    """What one bar plays: bar ``index`` of ``phrase`` (C-tonic melody as generated)."""
+
+    phrase: Phrase
+    index: int
+    variation: bool = False
+
+
+class Conductor:
+    def __init__(self, *, template: Template | None = None, meter: Meter = Meter(), seed: int = 0,
+                 phrase_bars: int = 4, lookahead: float = 0.2, transition: str = "bar",
+                 glide: float = 1.0, stinger_cooldown: float = 2.0) -> None:
+        self.template = template or Template()
+        self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
+        self.set_transition(transition)
+        self.mood = MoodState(default_glide=glide)
+        self.stinger_cooldown = stinger_cooldown
+        self.unit_per_bar = meter.ticks // 4
+        self.playing = False
+        self.tempo_override = 0.0
+        self.misses = 0
+        self.stingers_refused = 0
+        self._ids = itertools.count(1)
+        self._pending: list[Request] = []
+        self._wanted: dict[int, tuple[int, int]] = {}  # request id -> (first bar, bars)
+        self._plans: dict[int, _Plan] = {}  # bar -> plan
+        self._last_phrase: Phrase | None = None
+        self._phrase_mood: dict[int, tuple[float, float, str]] = {}  # first bar -> mood asked
+        self._accomp: dict[int, list[Note]] = {}  # bar -> accompaniment notes (bar-relative)
+        self._stinger_at = -1e9
+        self._stinger_queue: list[str] = []
+        self._program: dict[int, int] = {}
+        self._next_unit = 0
+        self._anchor = 0  # unit where bar 0 of the current plan begins
+        self._pending_cut: float | None = None
+        self.clock = TempoMap(bpm=controls(0, 0, self.template).tempo_bpm)
+
+    # -- inputs ------------------------------------------------------------------------------
+    def set_transition(self, mode: str) -> None:
+        if mode not in TRANSITIONS:
+            raise ConfigError(f"transition must be one of {', '.join(TRANSITIONS)}, got {mode!r}")
+        self.transition = mode
+
+    def set_tempo_override(self, bpm: float) -> None:
+        """0 returns to the mood's tempo; otherwise 20..300 BPM from the next unit."""
+        if bpm != 0 and not 20 <= bpm <= 300:
+            raise ConfigError(f"tempo must be 0 (follow the mood) or 20..300 BPM, got {bpm}")
+        self.tempo_override = bpm
+
+    def set_mood(self, now: float, valence: float | None = None, arousal: float | None = None,
+                 glide: float | None = None) -> None:
+        self.mood.set(now, valence, arousal, glide)
+        if self.playing:
+            self._maybe_retarget(now)
+
+    def stinger(self, now: float, name: str) -> bool:
+        """Queue a stinger for the next beat; False while cooling down (counted)."""
+        if name not in STINGERS:
+            raise ConfigError(f"stinger must be one of {', '.join(sorted(STINGERS))}, got {name!r}")
+        if now - self._stinger_at < self.stinger_cooldown:
+            self.stingers_refused += 1
+            return False
+        self._stinger_at = now
+        self._stinger_queue.append(name)
+        return True
+
+    def play(self, now: float) -> None:
+        if self.playing:
+            return
+        self.playing = True
+        start = now + self.lookahead
+        self.clock = TempoMap(bpm=self._tempo(now), origin=start)
+        self._next_unit = self._anchor = 0
+        self._plans.clear()
+        self._accomp.clear()
+        self._program.clear()
+        self._request(0, self.phrase_bars)
+
+    def stop(self, now: float) -> list[Cut]:
+        """Stop at once: the caller cuts and sends the panic."""
+        self.playing = False
+        self._pending.clear()
+        self._wanted.clear()
+        return [Cut(now)]
+
+    # -- generation --------------------------------------------------------------------------
+    def requests(self) -> list[Request]:
+        out, self._pending = self._pending, []
+        return out
+
+    def deliver(self, request_id: int, phrase: Phrase) -> bool:
+        """Accept generated material; False when it is no longer wanted or came too late."""
+        span = self._wanted.pop(request_id, None)
+        if span is None:
+            return False
+        first, bars = span
+        scheduled_bar = self._bar_of(self._next_unit - 1) if self._next_unit else -1
+        for j in range(bars):
+            if first + j > scheduled_bar:
+                self._plans[first + j] = _Plan(phrase, j)
+                self._accomp.pop(first + j, None)
+        self._last_phrase = phrase
+        after = first + bars  # a rewritten phrase end: the next phrase must continue it
+        if bars < self.phrase_bars and after % self.phrase_bars == 0 \
+                and not any(f == after for f, _ in self._wanted.values()):
+            self._request(after, self.phrase_bars, phrase)
+        return True
+
+    def _request(self, first_bar: int, bars: int, context: Phrase | None = None) -> None:
+        v, a = self.mood.target
+        mode = controls(v, a, self.template).mode
+        for rid, (f, _) in list(self._wanted.items()):  # a newer request for these bars wins
+            if f >= first_bar:
+                del self._wanted[rid]
+        req = Request(next(self._ids), context if context is not None else self._last_phrase,
+                      v, a, mode, self.meter, bars, self.seed * 1_000_003 + first_bar * 7919 + self._anchor)
+        self._pending = [r for r in self._pending if r.id in self._wanted]
+        self._pending.append(req)
+        self._wanted[req.id] = (first_bar, bars)
+        self._phrase_mood[first_bar] = (v, a, mode)
+
+    def _maybe_retarget(self, now: float) -> None:
+        v, a = self.mood.target
+        mode = controls(v, a, self.template).mode
+        next_bar = self._bar_of(self._next_unit + self.unit_per_bar - 1)  # first bar not begun
+        planned = self._mood_for_bar(next_bar)
+        if planned and planned[2] == mode and abs(planned[0] - v) < CONTENT_CHANGE \
+                and abs(planned[1] - a) < CONTENT_CHANGE:
+            return
+        if self.transition in ("beat", "immediate"):
+            self._reanchor(now)
+            return
+        phrase_start = (next_bar // self.phrase_bars) * self.phrase_bars
+        if self.transition == "phrase" or next_bar == phrase_start:
+            start = phrase_start if next_bar == phrase_start else phrase_start + self.phrase_bars
+            self._request(start, self.phrase_bars)
+        else:  # bar: rewrite the rest of this phrase, continuing the bars already played
+            context = self._plans.get(next_bar - 1)
+            self._request(next_bar, phrase_start + self.phrase_bars - next_bar,
+                          context.phrase if context else None)
+
+    def _mood_for_bar(self, bar: int) -> tuple[float, float, str] | None:
+        starts = [b for b in self._phrase_mood if b <= bar]
+        return self._phrase_mood[max(starts)] if starts else None
+
+    def _reanchor(self, now: float) -> None:
+        """Start a new phrase at the next beat (or eighth, for ``immediate``)."""
+        unit = self._next_unit
+        if self.transition == "beat":
+            beat_units = self._beat_units()
+            rel = (unit - self._anchor) % beat_units
+            unit += (beat_units - rel) % beat_units
+        bars_done = (unit - self._anchor) // self.unit_per_bar
+        self._anchor = unit
+        self._plans = {}
+        self._accomp.clear()
+        self._phrase_mood = {}
+        self._pending_cut = self.clock.time_at(unit * UNIT)
+        self._wanted.clear()
+        self._request(0, self.phrase_bars)
+        log.debug("re-anchored at unit %d after %d bars", unit, bars_done)
+
+    # -- time --------------------------------------------------------------------------------
+    def _bar_of(self, unit: int) -> int:
+        return (unit - self._anchor) // self.unit_per_bar
+
+    def _beat_units(self) -> int:
+        m = self.meter
+        if m.denominator == 8 and m.numerator % 3 == 0 and m.numerator > 3:
+            return 3
+        return max(1, 8 // m.denominator)
+
+    def _tempo(self, now: float) -> float:
+        if self.tempo_override:
+            return self.tempo_override
+        return controls(*self.mood.at(now), self.template).tempo_bpm
+
+    def advance(self, now: float) -> list[MidiEvent | Callback | Cut]:
+        """Everything due to sound before ``now + lookahead`` that was not handed out yet."""
+        out: list[MidiEvent | Callback | Cut] = []
+        if not self.playing:
+            return out
+        if self._pending_cut is not None:
+            out.append(Cut(self._pending_cut))
+            self._pending_cut = None
+        while self.clock.time_at(self._next_unit * UNIT) < now + self.lookahead:
+            out.extend(self._schedule_unit(self._next_unit))
+            self._next_unit += 1
+        self.clock.prune(self._next_unit * UNIT - 64)
+        return out
+
+    def _schedule_unit(self, unit: int) -> list[MidiEvent | Callback]:
+        beat = unit * UNIT
+        t = self.clock.time_at(beat)
+        self.clock.set_tempo(beat, self._tempo(t))
+        ctl = controls(*self.mood.at(t), self.template)
+        bar, pos = divmod(unit - self._anchor, self.unit_per_bar)
+        out: list[MidiEvent | Callback] = []
+        if pos == 0:
+            out += self._start_bar(bar, t, ctl)
+        if pos % self._beat_units() == 0:
+            out.append(Callback(t, {"type": "beat", "bar": bar, "beat": pos // self._beat_units(),
+                                    "tempo": round(self.clock.tempo_at(beat), 3), "time": round(t, 6)}))
+        plan = self._plans.get(bar)
+        if plan is not None:
+            lo, hi = pos * UNIT, (pos + 1) * UNIT
+            melody = perform(plan.phrase, ctl, self.template.tonic)
+            offset = plan.index * self.meter.beats
+            bar_beat = (unit - pos) * UNIT
+            for n in melody.notes:
+                rel = n.start - offset
+                if lo <= rel < hi:
+                    out += self._note(bar_beat + rel, n.duration, replace(n, channel=MELODY_CHANNEL))
+            for n in self._accomp.get(bar, []):
+                if lo <= n.start < hi:
+                    out += self._note(bar_beat + n.start, n.duration, n)
+        if self._stinger_queue and pos % self._beat_units() == 0:
+            for name in self._stinger_queue:
+                for n in stinger_notes(name, ctl, self.template.tonic):
+                    out += self._note(beat + n.start, n.duration, replace(n, channel=STINGER_CHANNEL))
+            self._stinger_queue.clear()
+        return out
+
+    def _note(self, start: float, duration: float, n: Note) -> list[MidiEvent]:
+        on, off = self.clock.time_at(start), self.clock.time_at(start + duration * 0.95)
+        return [MidiEvent(on, "note_on", n.channel, n.pitch, n.velocity),
+                MidiEvent(off, "note_off", n.channel, n.pitch, 0)]
+
+    def _start_bar(self, bar: int, t: float, ctl: Controls) -> list[MidiEvent | Callback]:
+        out: list[MidiEvent | Callback] = []
+        plan = self._plans.get(bar)
+        if plan is None:
+            plan = self._variation(bar)
+            self._plans[bar] = plan
+        first_of_phrase = bar % self.phrase_bars == 0
+        if first_of_phrase:  # ask for the following phrase now: one phrase ahead
+            self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
+        performed = perform(plan.phrase, ctl, self.template.tonic)
+        bar_notes = [n for n in arrange(performed, ctl, seed=self.seed + bar)
+                     if plan.index * self.meter.beats <= n.start < (plan.index + 1) * self.meter.beats]
+        self._accomp[bar] = [replace(n, start=n.start - plan.index * self.meter.beats) for n in bar_notes]
+        for old in [b for b in self._accomp if b < bar - 1]:
+            del self._accomp[old]
+        for old in [b for b in self._plans if b < bar - self.phrase_bars]:
+            del self._plans[old]
+        out += self._programs(t, ctl)
+        out.append(Callback(t, {"type": "bar", "bar": bar, "beat": 0,
+                                "tempo": round(self.clock.tempo_at(self._next_unit * UNIT), 3),
+                                "time": round(t, 6)}))
+        if first_of_phrase or plan.index == 0:
+            performed_notes = [{"pitch": n.pitch, "start": n.start, "duration": n.duration,
+                                "velocity": n.velocity, "channel": MELODY_CHANNEL} for n in performed.notes]
+            out.append(Callback(t, {"type": "phrase", "index": bar // self.phrase_bars, "bars": plan.phrase.bars,
+                                    "start_time": round(t, 6), "tempo": round(ctl.tempo_bpm, 3),
+                                    "abc": plan.phrase.abc, "notes": performed_notes,
+                                    "variation": plan.variation}))
+        return out
+
+    def _variation(self, bar: int) -> _Plan:
+        """The deadline was missed: play the last phrase's bar a scale step away (a sequence)."""
+        self.misses += 1
+        log.warning("phrase for bar %d missed its deadline; playing a variation (%d misses)", bar, self.misses)
+        source = self._last_phrase
+        index = bar % self.phrase_bars
+        if source is None or index >= source.bars:
+            pad = Phrase([Note(60, 0.0, self.meter.beats)], 1, self.meter, 0, "maj")
+            return _Plan(pad, 0, variation=True)
+        step = 1 if (bar // self.phrase_bars) % 2 else -1
+        notes = [replace(n, pitch=_scale_step(n.pitch, step, source.mode)) for n in source.notes]
+        return _Plan(replace(source, notes=notes), index, variation=True)
+
+    def _programs(self, t: float, ctl: Controls) -> list[MidiEvent]:
+        wanted = programs_for(ctl)
+        out = [MidiEvent(t, "program_change", ch, prog) for ch, prog in wanted.items()
+               if self._program.get(ch) != prog]
+        self._program.update(wanted)
+        return out
+
+
+def _scale_step(pitch: int, step: int, mode: str) -> int:
+    """Move a C-tonic pitch one degree of ``mode`` up or down (chromatic notes by a semitone)."""
+    scale = [p for o in range(-1, 11) for p in (12 * o + s for s in MODE_STEPS[mode])]
+    if pitch not in scale:
+        return pitch + step
+    i = scale.index(pitch) + step
+    return scale[max(0, min(len(scale) - 1, i))]
+
+
+# General MIDI programs by mood: (melody, chords, bass, stinger)
+_CALM = (73, 48, 32, 60)  # flute, strings, acoustic bass, French horn
+_BRIGHT = (0, 4, 33, 56)  # piano, electric piano, finger bass, trumpet
+_DARK = (71, 49, 32, 57)  # clarinet, slow strings, acoustic bass, trombone
+_TENSE = (29, 30, 34, 61)  # overdriven guitar, distortion guitar, picked bass, brass section
+
+
+def programs_for(ctl: Controls) -> dict[int, int]:
+    """Channel -> GM program for this mood's quadrant."""
+    if ctl.arousal >= 0:
+        chosen = _BRIGHT if ctl.valence >= 0 else _TENSE
+    else:
+        chosen = _CALM if ctl.valence >= 0 else _DARK
+    return dict(zip((MELODY_CHANNEL, 1, 2, STINGER_CHANNEL), chosen))

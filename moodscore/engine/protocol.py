@@ -1,0 +1,403 @@
+"""The engine's one input protocol, carried by OSC over UDP and by WebSocket JSON.
+
+Pure: no sockets. Transport adapters hand raw input to :func:`parse_json` or :func:`parse_osc`,
+get back a frozen, validated message model (or a :class:`ProtocolError` whose text is one line
+saying what was wrong and what is allowed), count rejects in :class:`RejectStats`, and answer
+WebSocket clients with :func:`ack` / :func:`error_reply`. Subscribers get beat, bar and phrase
+events as compact JSON from :func:`event_json`. This is the edge: inside, values are trusted.
+
+Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_reply`,
+:func:`event_json`, :func:`json_schema`, :class:`RejectStats`, :class:`ProtocolError`,
+``Message`` (the union of :class:`VAMessage`, :class:`ValenceMessage`, :class:`ArousalMessage`,
+:class:`StingerMessage`, :class:`TransitionMessage`, :class:`TempoMessage`, :class:`PlayMessage`,
+:class:`StopMessage`, :class:`SubscribeMessage`), :class:`BeatEvent`, :class:`BarEvent`,
+:class:`PhraseEvent`, :class:`NoteEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
+``MAX_JSON_BYTES``, ``REJECT_KINDS``.
+
+Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
+
+    {"type": "va", "valence": 0.5, "arousal": -0.25, "glide": 2}   /mood/va 0.5 -0.25 2.0
+    {"type": "valence", "value": 0.5}                             /mood/valence 0.5
+    {"type": "arousal", "value": -0.25, "glide": 0}               /mood/arousal -0.25
+    {"type": "stinger", "name": "victory"}                        /mood/stinger "victory"
+    {"type": "transition", "mode": "phrase"}                      /mood/transition "phrase"
+    {"type": "tempo", "bpm": 96}                                  /mood/tempo 96.0
+    {"type": "play"}                                              /mood/play
+    {"type": "stop"}                                              /mood/stop
+    {"type": "subscribe", "events": ["bar", "phrase"]}            (none)
+
+``glide`` is seconds to reach the new mood (null or absent: the engine's default); ``bpm`` 0
+returns to the mood's own tempo.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import reprlib
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter,
+                      ValidationError)
+
+from ..errors import ConfigError, MoodscoreError
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BYTES = 16384
+REJECT_KINDS = ("json", "schema", "size", "osc")
+EVENT_KINDS = ("beat", "bar", "phrase")
+
+
+class ProtocolError(MoodscoreError, ValueError):
+    """Input that is not a valid message; ``kind`` is one of ``REJECT_KINDS``."""
+
+    def __init__(self, message: str, kind: str = "schema") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# --- incoming messages ---------------------------------------------------------------------
+
+def _type_required(schema: dict[str, Any]) -> None:
+    # ``type`` has a default for convenient construction in Python, but on the wire it is required
+    required = schema.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_type_required)
+
+
+def _check_bpm(bpm: float) -> float:
+    if 0 < bpm < 20:
+        raise ValueError("bpm must be 0 or in [20, 300]")
+    return bpm
+
+
+def _dedupe(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(kinds))
+
+
+_AXIS = "a finite number in [-1, 1]"
+_GLIDE = "a finite number of seconds in [0, 60], or null for the engine default"
+Axis = Annotated[float, Strict(), Field(ge=-1, le=1, allow_inf_nan=False, description=_AXIS)]
+Glide = Annotated[float, Strict(), Field(ge=0, le=60, allow_inf_nan=False)]
+_glide = Field(default=None, description=_GLIDE)
+TRANSITION_MODES = ("immediate", "beat", "bar", "phrase")
+
+
+class VAMessage(_Message):
+    type: Literal["va"] = "va"
+    valence: Axis
+    arousal: Axis
+    glide: Glide | None = _glide
+
+
+class ValenceMessage(_Message):
+    type: Literal["valence"] = "valence"
+    value: Axis
+    glide: Glide | None = _glide
+
+
+class ArousalMessage(_Message):
+    type: Literal["arousal"] = "arousal"
+    value: Axis
+    glide: Glide | None = _glide
+
+
+class StingerMessage(_Message):
+    type: Literal["stinger"] = "stinger"
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                      description="1 to 64 characters from A-Z a-z 0-9 _ -")
+
+
+class TransitionMessage(_Message):
+    type: Literal["transition"] = "transition"
+    mode: Literal["immediate", "beat", "bar", "phrase"] = Field(
+        description="one of " + ", ".join(TRANSITION_MODES))
+
+
+class TempoMessage(_Message):
+    type: Literal["tempo"] = "tempo"
+    bpm: Annotated[float, Strict(), AfterValidator(_check_bpm)] = Field(
+        ge=0, le=300, allow_inf_nan=False,
+        description="a finite number: 0 (back to the mood's tempo) or in [20, 300]",
+        json_schema_extra={"anyOf": [{"const": 0}, {"minimum": 20}]})
+
+
+class PlayMessage(_Message):
+    type: Literal["play"] = "play"
+
+
+class StopMessage(_Message):
+    type: Literal["stop"] = "stop"
+
+
+class SubscribeMessage(_Message):
+    type: Literal["subscribe"] = "subscribe"
+    events: Annotated[tuple[Literal["beat", "bar", "phrase"], ...], AfterValidator(_dedupe)] = Field(
+        default=EVENT_KINDS, description="a list drawn from " + ", ".join(EVENT_KINDS))
+
+
+Message = Annotated[VAMessage | ValenceMessage | ArousalMessage | StingerMessage
+                    | TransitionMessage | TempoMessage | PlayMessage | StopMessage
+                    | SubscribeMessage, Field(discriminator="type")]
+_MESSAGES: dict[str, type[BaseModel]] = {
+    m.model_fields["type"].default: m
+    for m in (VAMessage, ValenceMessage, ArousalMessage, StingerMessage, TransitionMessage,
+              TempoMessage, PlayMessage, StopMessage, SubscribeMessage)}
+MESSAGE_TYPES = tuple(_MESSAGES)
+
+
+# --- outgoing replies and events -----------------------------------------------------------
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_type_required)
+
+
+class Ack(_Out):
+    type: Literal["ack"] = "ack"
+
+
+class ErrorReply(_Out):
+    type: Literal["error"] = "error"
+    error: str
+
+
+class BeatEvent(_Out):
+    type: Literal["beat"] = "beat"
+    bar: int
+    beat: int = Field(description="beat within the bar, from 0")
+    tempo: float = Field(description="beats per minute")
+    time: float = Field(description="engine clock seconds")
+
+
+class BarEvent(BeatEvent):
+    type: Literal["bar"] = "bar"  # type: ignore[assignment]
+    beat: int = 0
+
+
+class NoteEvent(_Out):
+    pitch: int = Field(ge=0, le=127)
+    start: float = Field(description="beats from the phrase start")
+    duration: float = Field(description="beats")
+    velocity: int = Field(ge=0, le=127)
+    channel: int = Field(ge=0, le=15)
+
+
+class PhraseEvent(_Out):
+    type: Literal["phrase"] = "phrase"
+    index: int
+    bars: int
+    start_time: float = Field(description="engine clock seconds")
+    tempo: float
+    abc: str
+    notes: list[NoteEvent]
+    variation: bool = Field(default=False, description="a stand-in for a phrase that was late")
+
+
+Event = Annotated[BeatEvent | BarEvent | PhraseEvent, Field(discriminator="type")]
+Outgoing = Annotated[Ack | ErrorReply | BeatEvent | BarEvent | PhraseEvent,
+                     Field(discriminator="type")]
+_EVENTS: dict[str, type[BaseModel]] = {"beat": BeatEvent, "bar": BarEvent, "phrase": PhraseEvent}
+
+
+# --- condensing errors into one line -------------------------------------------------------
+
+_repr = reprlib.Repr()
+_repr.maxstring, _repr.maxother, _repr.maxlevel = 40, 40, 2
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = 4
+
+
+def _show(value: object) -> str:
+    try:
+        return _repr.repr(value)
+    except Exception:  # e.g. an int too long to print; the type is still worth saying
+        return f"<{type(value).__name__}>"
+
+
+def _describe(err: Mapping[str, Any], model: type[BaseModel], data: Mapping[str, Any]) -> str:
+    loc = err["loc"]
+    name = str(loc[0]) if loc else ""
+    kind = model.model_fields["type"].default
+    if err["type"] == "extra_forbidden":
+        return (f"unknown field {_show(name)} in {kind} message; allowed: "
+                + ", ".join(model.model_fields))
+    info = model.model_fields.get(name)
+    desc = info.description if info is not None else None
+    label = f"{kind} {name}" if name == "value" else name
+    if desc is None:  # outgoing models: pydantic's own short text is fine for internal data
+        where = ".".join(str(p) for p in loc)
+        return f"{kind} {where}: {err['msg']}, got {_show(err.get('input'))}"
+    if err["type"] == "missing":
+        return f"{kind} message needs {label}: {desc}"
+    return f"{label} must be {desc}, got {_show(data.get(name))}"
+
+
+def _validate(models: Mapping[str, type[BaseModel]], data: object, what: str) -> Any:
+    if not isinstance(data, Mapping):
+        got = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(data), "a number")
+        raise ProtocolError(f"{what} must be a JSON object with a 'type', got {got}", "schema")
+    allowed = ", ".join(models)
+    if "type" not in data:
+        raise ProtocolError(f"{what} has no 'type'; allowed: {allowed}", "schema")
+    kind = data["type"]
+    model = models.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise ProtocolError(f"unknown type {_show(kind)}; allowed: {allowed}", "schema")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        errors = err.errors(include_url=False)
+        text = "; ".join(_describe(e, model, data) for e in errors[:3])
+        if len(errors) > 3:
+            text += f" (and {len(errors) - 3} more)"
+        raise ProtocolError(text, "schema") from None
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+def parse_json(text: str | bytes) -> Message:
+    """One WebSocket message (a JSON object with a ``type``) as a validated message model."""
+    if isinstance(text, str):
+        size = len(text.encode("utf-8", "surrogatepass"))
+    elif isinstance(text, (bytes, bytearray)):
+        size = len(text)
+    else:
+        raise ProtocolError(f"message must be text or bytes, got {type(text).__name__}", "json")
+    if size > MAX_JSON_BYTES:
+        raise ProtocolError(f"message is {size} bytes; at most {MAX_JSON_BYTES} allowed", "size")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ProtocolError("message is not JSON: nested too deeply", "json") from None
+    except ValueError as err:  # JSONDecodeError, bad UTF-8, too many digits
+        raise ProtocolError(f"message is not JSON: {err}", "json") from None
+    return _validate(_MESSAGES, data, "message")  # type: ignore[no-any-return]
+
+
+# address -> (message type, arguments as (OSC type, shown name, field, optional))
+_OSC: dict[str, tuple[str, tuple[tuple[str, str, str, bool], ...]]] = {
+    "/mood/va": ("va", (("f", "valence", "valence", False), ("f", "arousal", "arousal", False),
+                        ("f", "glide_seconds", "glide", True))),
+    "/mood/valence": ("valence", (("f", "valence", "value", False),)),
+    "/mood/arousal": ("arousal", (("f", "arousal", "value", False),)),
+    "/mood/stinger": ("stinger", (("s", "name", "name", False),)),
+    "/mood/transition": ("transition", (("s", "mode", "mode", False),)),
+    "/mood/tempo": ("tempo", (("f", "bpm", "bpm", False),)),
+    "/mood/play": ("play", ()),
+    "/mood/stop": ("stop", ()),
+}
+OSC_ADDRESSES: dict[str, str] = {
+    address: " ".join(f"[{t}:{shown}]" if opt else f"{t}:{shown}" for t, shown, _, opt in spec)
+    for address, (_, spec) in _OSC.items()}
+
+
+def _osc_fits(osc_type: str, value: object) -> bool:
+    if osc_type == "s":
+        return isinstance(value, str)
+    # many clients send ints for floats; bool is an int in Python but means OSC T/F
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_osc(address: str, args: Sequence[object]) -> Message:
+    """One OSC message (address and decoded arguments) as a validated message model."""
+    if address not in _OSC:
+        raise ProtocolError(f"unknown OSC address {_show(address)}; known: "
+                            + ", ".join(_OSC), "osc")
+    kind, spec = _OSC[address]
+    args = list(args)
+    signature = OSC_ADDRESSES[address] or "no arguments"
+    lo = sum(1 for *_, opt in spec if not opt)
+    if not lo <= len(args) <= len(spec):
+        plural = "" if len(args) == 1 else "s"
+        raise ProtocolError(f"{address} takes {signature}, got {len(args)} argument{plural}",
+                            "osc")
+    data: dict[str, object] = {"type": kind}
+    for (osc_type, shown, name, _), value in zip(spec, args):
+        if not _osc_fits(osc_type, value):
+            want = "a string (s)" if osc_type == "s" else "a number (f or i)"
+            raise ProtocolError(f"{address} takes {signature}; {shown} must be {want}, "
+                                f"got {_show(value)} ({type(value).__name__})", "osc")
+        data[name] = float(value) if osc_type == "f" else value  # type: ignore[arg-type]
+    try:
+        return _validate(_MESSAGES, data, "message")  # type: ignore[no-any-return]
+    except ProtocolError as err:
+        raise ProtocolError(f"{address}: {err}", "osc") from None
+
+
+# --- replies, events, schema ---------------------------------------------------------------
+
+def ack() -> str:
+    """The reply to an accepted WebSocket message."""
+    return '{"type":"ack"}'
+
+
+def error_reply(err: Exception | str) -> str:
+    """The reply to a rejected WebSocket message, its reason on one line."""
+    text = err if isinstance(err, str) else (str(err) or type(err).__name__)
+    return json.dumps({"type": "error", "error": " ".join(text.splitlines())},
+                      separators=(",", ":"))
+
+
+def event_json(event: BaseModel | Mapping[str, Any]) -> str:
+    """A beat, bar or phrase event (a model, or the conductor's dict) as compact JSON."""
+    if not isinstance(event, (BeatEvent, PhraseEvent)):
+        event = _validate(_EVENTS, event, "event")
+    return event.model_dump_json()  # type: ignore[union-attr]
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schemas of every incoming message and outgoing reply/event, and the OSC addresses."""
+    return {"incoming": TypeAdapter(Message).json_schema(),
+            "outgoing": TypeAdapter(Outgoing).json_schema(),
+            "osc": dict(OSC_ADDRESSES)}
+
+
+# --- counting rejects ----------------------------------------------------------------------
+
+@dataclass
+class RejectStats:
+    """Rejected input counted per kind, and logged: the first ``log_first`` of each kind, then
+    every ``log_every``-th, so a flood of bad input cannot stall the input path with logging."""
+
+    log_first: int = 10
+    log_every: int = 1000
+    counts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.log_first < 0 or self.log_every < 1:
+            raise ConfigError(f"log_first must be >= 0 and log_every >= 1, "
+                              f"got {self.log_first} and {self.log_every}")
+
+    def record(self, kind: str, message: str) -> bool:
+        """Count one reject of ``kind`` (one of ``REJECT_KINDS``); True if it was logged."""
+        if kind not in REJECT_KINDS:
+            raise ConfigError(f"reject kind must be one of {', '.join(REJECT_KINDS)}, got {kind!r}")
+        with self._lock:  # python-osc's threaded servers call from several threads
+            self.counts[kind] += 1
+            n = self.counts[kind]
+        if n > self.log_first and n % self.log_every:
+            return False
+        note = (f" (from now on only every {self.log_every}th {kind} reject is logged)"
+                if n == self.log_first else "")
+        log.warning("rejected %s input #%d: %s%s", kind, n, message, note)
+        return True
+
+    def record_error(self, err: ProtocolError) -> bool:
+        """Count and maybe log a :class:`ProtocolError` under its own kind."""
+        return self.record(err.kind, str(err))
+
+    def __getitem__(self, kind: str) -> int:
+        return self.counts[kind]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
