@@ -117,6 +117,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
     b.add_argument("--runs", type=Path, default=Path("runs"), help="checkpoints for the torch side")
 
+    s = sub.add_parser("serve", help="play live: OSC and WebSocket in, MIDI out")
+    s.add_argument("--osc-host", default="127.0.0.1")
+    s.add_argument("--osc-port", type=_at_least("--osc-port", 1), default=9000)
+    s.add_argument("--ws-host", default="127.0.0.1")
+    s.add_argument("--ws-port", type=_at_least("--ws-port", 1), default=8765)
+    s.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "winmm"], default=None)
+    s.add_argument("--midi-port", default=None, help="open the output whose name contains NAME")
+    s.add_argument("--virtual-port", default=None, help="create an output named NAME (not on Windows)")
+    s.add_argument("--record", type=_writable, default=None, help="also write what is played to a MIDI file")
+    s.add_argument("--model", choices=["abc", "lstm"], default="abc")
+    s.add_argument("--preset", type=Path, default=None)
+    s.add_argument("--seed", type=_at_least("--seed", 0), default=0)
+    s.add_argument("--transition", choices=["immediate", "beat", "bar", "phrase"], default="bar")
+    s.add_argument("--osc-reply", default=None, metavar="HOST:PORT", help="send /mood/beat and /mood/bar there")
+    s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
+    s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
+
+    sub.add_parser("schema", help="print the JSON Schema of every message and event")
+
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
@@ -199,8 +218,28 @@ def _evaluate(args: argparse.Namespace) -> None:
         print_report(evaluate(name, pieces=args.pieces))
 
 
-COMMANDS = {"evaluate": _evaluate, "data": _data, "train": _train, "export": _export, "generate": _generate,
-            "bench": _bench}
+def _serve(args: argparse.Namespace) -> None:
+    from .serve import ServeOptions, run
+
+    opts = ServeOptions(**{k: getattr(args, k) for k in (
+        "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
+        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock")})
+    if opts.virtual_port and sys.platform == "win32":
+        raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
+                       "virtual ports); use --midi-port with a loopback driver such as loopMIDI")
+    run(opts)
+
+
+def _schema(args: argparse.Namespace) -> None:
+    import json
+
+    from .engine.protocol import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
+            "evaluate": _evaluate, "serve": _serve, "schema": _schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -81,6 +81,7 @@ class _Plan:
     phrase: Phrase
     index: int
     variation: bool = False
+    mood: tuple[float, float] | None = None  # (valence, arousal) the material was made for
 
 
 class Conductor:
@@ -100,6 +101,7 @@ class Conductor:
         self._ids = itertools.count(1)
         self._pending: list[Request] = []
         self._wanted: dict[int, tuple[int, int]] = {}  # request id -> (first bar, bars)
+        self._asked: dict[int, tuple[float, float]] = {}  # request id -> mood it was asked for
         self._plans: dict[int, _Plan] = {}  # bar -> plan
         self._last_phrase: Phrase | None = None
         self._phrase_mood: dict[int, tuple[float, float, str]] = {}  # first bar -> mood asked
@@ -171,10 +173,11 @@ class Conductor:
         if span is None:
             return False
         first, bars = span
+        mood = self._asked.pop(request_id, None)
         scheduled_bar = self._bar_of(self._next_unit - 1) if self._next_unit else -1
         for j in range(bars):
             if first + j > scheduled_bar:
-                self._plans[first + j] = _Plan(phrase, j)
+                self._plans[first + j] = _Plan(phrase, j, mood=mood)
                 self._accomp.pop(first + j, None)
         self._last_phrase = phrase
         after = first + bars  # a rewritten phrase end: the next phrase must continue it
@@ -194,6 +197,9 @@ class Conductor:
         self._pending = [r for r in self._pending if r.id in self._wanted]
         self._pending.append(req)
         self._wanted[req.id] = (first_bar, bars)
+        self._asked[req.id] = (v, a)
+        for old in [i for i in self._asked if i not in self._wanted]:
+            del self._asked[old]
         self._phrase_mood[first_bar] = (v, a, mode)
 
     def _maybe_retarget(self, now: float) -> None:
@@ -330,7 +336,8 @@ class Conductor:
             out.append(Callback(t, {"type": "phrase", "index": bar // self.phrase_bars, "bars": plan.phrase.bars,
                                     "start_time": round(t, 6), "tempo": round(ctl.tempo_bpm, 3),
                                     "abc": plan.phrase.abc, "notes": performed_notes,
-                                    "variation": plan.variation}))
+                                    "variation": plan.variation,
+                                    "mood": list(plan.mood) if plan.mood else None}))
         return out
 
     def _variation(self, bar: int) -> _Plan:

@@ -40,8 +40,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter,
-                      ValidationError)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+)
 
 from ..errors import ConfigError, MoodscoreError
 
@@ -49,7 +56,8 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 16384
 REJECT_KINDS = ("json", "schema", "size", "osc")
-EVENT_KINDS = ("beat", "bar", "phrase")
+EventKind = Literal["beat", "bar", "phrase"]
+EVENT_KINDS: tuple[EventKind, ...] = ("beat", "bar", "phrase")
 
 
 class ProtocolError(MoodscoreError, ValueError):
@@ -140,7 +148,7 @@ class StopMessage(_Message):
 
 class SubscribeMessage(_Message):
     type: Literal["subscribe"] = "subscribe"
-    events: Annotated[tuple[Literal["beat", "bar", "phrase"], ...], AfterValidator(_dedupe)] = Field(
+    events: Annotated[tuple[EventKind, ...], AfterValidator(_dedupe)] = Field(
         default=EVENT_KINDS, description="a list drawn from " + ", ".join(EVENT_KINDS))
 
 
@@ -199,6 +207,8 @@ class PhraseEvent(_Out):
     abc: str
     notes: list[NoteEvent]
     variation: bool = Field(default=False, description="a stand-in for a phrase that was late")
+    mood: tuple[float, float] | None = Field(
+        default=None, description="[valence, arousal] the phrase was made for, if known")
 
 
 Event = Annotated[BeatEvent | BarEvent | PhraseEvent, Field(discriminator="type")]
@@ -217,7 +227,7 @@ _repr.maxlist = _repr.maxtuple = _repr.maxdict = 4
 def _show(value: object) -> str:
     try:
         return _repr.repr(value)
-    except Exception:  # e.g. an int too long to print; the type is still worth saying
+    except (ValueError, RecursionError):  # e.g. an int too long to print
         return f"<{type(value).__name__}>"
 
 
@@ -225,6 +235,8 @@ def _describe(err: Mapping[str, Any], model: type[BaseModel], data: Mapping[str,
     loc = err["loc"]
     name = str(loc[0]) if loc else ""
     kind = model.model_fields["type"].default
+    if not loc:  # e.g. a key that is not valid Unicode
+        return f"{kind} message: {err['msg']}"
     if err["type"] == "extra_forbidden":
         return (f"unknown field {_show(name)} in {kind} message; allowed: "
                 + ", ".join(model.model_fields))
@@ -325,7 +337,7 @@ def parse_osc(address: str, args: Sequence[object]) -> Message:
             want = "a string (s)" if osc_type == "s" else "a number (f or i)"
             raise ProtocolError(f"{address} takes {signature}; {shown} must be {want}, "
                                 f"got {_show(value)} ({type(value).__name__})", "osc")
-        data[name] = float(value) if osc_type == "f" else value  # type: ignore[arg-type]
+        data[name] = value  # ints become floats in the model
     try:
         return _validate(_MESSAGES, data, "message")  # type: ignore[no-any-return]
     except ProtocolError as err:
@@ -348,9 +360,8 @@ def error_reply(err: Exception | str) -> str:
 
 def event_json(event: BaseModel | Mapping[str, Any]) -> str:
     """A beat, bar or phrase event (a model, or the conductor's dict) as compact JSON."""
-    if not isinstance(event, (BeatEvent, PhraseEvent)):
-        event = _validate(_EVENTS, event, "event")
-    return event.model_dump_json()  # type: ignore[union-attr]
+    model: BaseModel = event if isinstance(event, BaseModel) else _validate(_EVENTS, event, "event")
+    return model.model_dump_json()
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,41 @@
+"""Apply a validated protocol message to the conductor. Pure: no sockets, no clocks of its own.
+
+Both transports (OSC, WebSocket) decode into :mod:`moodscore.engine.protocol` messages and
+call :func:`apply`; what a message cannot do (an unknown stinger, one still cooling down)
+raises :class:`~moodscore.errors.ConfigError` with a line for the client.
+
+Public API: :func:`apply`.
+"""
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .conductor import Conductor, Cut
+from .protocol import (ArousalMessage, PlayMessage, StingerMessage, StopMessage, SubscribeMessage,
+                       TempoMessage, TransitionMessage, ValenceMessage, VAMessage)
+
+
+def apply(conductor: Conductor, msg: object, now: float) -> list[Cut]:
+    """Carry out ``msg`` at engine time ``now``; return any cuts the caller must apply."""
+    if isinstance(msg, VAMessage):
+        conductor.set_mood(now, msg.valence, msg.arousal, msg.glide)
+    elif isinstance(msg, ValenceMessage):
+        conductor.set_mood(now, valence=msg.value, glide=msg.glide)
+    elif isinstance(msg, ArousalMessage):
+        conductor.set_mood(now, arousal=msg.value, glide=msg.glide)
+    elif isinstance(msg, StingerMessage):
+        if not conductor.stinger(now, msg.name):
+            raise ConfigError(f"stinger {msg.name!r} refused: cooling down "
+                              f"({conductor.stinger_cooldown:g} s between stingers)")
+    elif isinstance(msg, TransitionMessage):
+        conductor.set_transition(msg.mode)
+    elif isinstance(msg, TempoMessage):
+        conductor.set_tempo_override(msg.bpm)
+    elif isinstance(msg, PlayMessage):
+        conductor.play(now)
+    elif isinstance(msg, StopMessage):
+        return conductor.stop(now)
+    elif isinstance(msg, SubscribeMessage):
+        pass  # a transport concern
+    else:
+        raise ConfigError(f"unsupported message {type(msg).__name__}")
+    return []

@@ -1,0 +1,146 @@
+"""``moodscore serve``: the live engine with its inputs (OSC, WebSocket) and outputs (MIDI).
+
+Wiring only: the conductor makes the music, the transports translate, the scheduler thread
+sends. Starts playing at once from a neutral mood and runs until SIGINT/SIGTERM (or a stop
+message with ``--exit-on-stop``); on the way out every sounding note is ended and the panic is
+sent, and ``--record`` is flushed.
+
+Public API: :class:`ServeOptions`, :func:`serve`, :func:`run`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine.conductor import Conductor
+from .engine.live import LiveEngine
+from .engine.protocol import RejectStats, StopMessage
+from .engine.template import Template, load_preset
+from .errors import ConfigError
+from .midi.scheduler import MidiScheduler
+from .midi.sinks import FileRecorder, MidiSink, RtMidiSink, TeeSink, available_ports
+from .models.runtime import load_generator
+from .transport.osc import start_osc
+from .transport.ws import Hub, start_ws
+
+log = logging.getLogger("moodscore.serve")
+
+
+@dataclass
+class ServeOptions:
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9000
+    ws_host: str = "127.0.0.1"
+    ws_port: int = 8765
+    midi_api: str | None = None
+    midi_port: str | None = None
+    virtual_port: str | None = None
+    record: Path | None = None
+    model: str = "abc"
+    preset: Path | None = None
+    seed: int = 0
+    osc_reply: str | None = None  # HOST:PORT
+    transition: str = "bar"
+    exit_on_stop: bool = False
+    midi_clock: bool = False
+
+
+def ports_hint(api: str | None) -> str:
+    try:
+        ports = available_ports(api)
+    except Exception as err:  # no backend at all: say so rather than fail
+        ports, why = [], f" ({err})"
+    else:
+        why = ""
+    listing = "\n".join(f"  {p}" for p in ports) or f"  (none{why})"
+    return (f"no MIDI output chosen. Outputs that exist now:\n{listing}\n"
+            "Pick one with --midi-port NAME (any part of its name), create one with "
+            "--virtual-port NAME (not on Windows), or only record with --record out.mid.")
+
+
+def _sinks(opts: ServeOptions) -> MidiSink:
+    sinks: list[MidiSink] = []
+    if opts.midi_port or opts.virtual_port:
+        sinks.append(RtMidiSink(opts.midi_port, virtual=opts.virtual_port, api=opts.midi_api))
+    if opts.record:
+        sinks.append(FileRecorder(opts.record))
+    if not sinks:
+        raise ConfigError(ports_hint(opts.midi_api))
+    return sinks[0] if len(sinks) == 1 else TeeSink(*sinks)
+
+
+def _osc_reply(target: str):
+    from pythonosc.udp_client import SimpleUDPClient
+
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--osc-reply must be HOST:PORT, got {target!r}")
+    client = SimpleUDPClient(host, int(port))
+
+    def send(event: dict) -> None:
+        if event["type"] == "beat":
+            client.send_message("/mood/beat", [int(event["bar"]), int(event["beat"])])
+        elif event["type"] == "bar":
+            client.send_message("/mood/bar", [int(event["bar"])])
+    return send
+
+
+async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> dict:
+    """Run until stopped; return the session's statistics."""
+    template = load_preset(opts.preset) if opts.preset else Template()
+    generator = load_generator(opts.model)
+    conductor = Conductor(template=template, seed=opts.seed, transition=opts.transition)
+    sink = _sinks(opts)
+    sink.open()
+    scheduler = MidiScheduler(sink, clock=time.perf_counter)
+    scheduler.start()
+    engine = LiveEngine(conductor, generator, scheduler, clock=time.perf_counter)
+    stats = RejectStats()
+    hub = Hub()
+    engine.listeners.append(hub.publish)
+    if opts.osc_reply:
+        engine.listeners.append(_osc_reply(opts.osc_reply))
+    if opts.midi_clock:
+        scheduler.clock_out(lambda: conductor.clock.tempo_at(conductor.clock.beat_at(time.perf_counter())))
+
+    def submit(msg: object) -> None:
+        engine.submit(msg)
+        if opts.exit_on_stop and isinstance(msg, StopMessage):
+            engine.stop()
+
+    loop = asyncio.get_running_loop()
+    transport = ws_server = None
+    try:
+        transport, osc = await start_osc(submit, opts.osc_host, opts.osc_port, stats)
+        ws_server = await start_ws(submit, hub, opts.ws_host, opts.ws_port, stats)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, engine.stop)
+            except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt ends run()
+                pass
+        log.info("playing; OSC on %s:%d, WebSocket on ws://%s:%d", opts.osc_host, opts.osc_port,
+                 opts.ws_host, opts.ws_port)
+        if ready is not None:
+            ready.set()
+        await engine.run()
+    finally:
+        if transport is not None:
+            transport.close()
+        if ws_server is not None:
+            ws_server.close()
+        scheduler.stop(panic=True)
+        sink.close()
+    return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
+            "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped}
+
+
+def run(opts: ServeOptions) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    summary = asyncio.run(serve(opts))
+    log.info("stopped: %s", summary)
+    return 0

@@ -1,0 +1,85 @@
+"""WebSocket JSON into the engine, and beat/bar/phrase events back out to subscribers.
+
+Each text (or binary) frame is one JSON message of :mod:`moodscore.engine.protocol`; each gets
+``{"type":"ack"}`` or ``{"type":"error","error":"..."}`` and the connection and the music carry
+on, whatever was sent. A subscriber that reads too slowly loses its oldest events, counted,
+rather than holding the engine up.
+
+Public API: :func:`start_ws`, :class:`Hub`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from ..engine.protocol import (ProtocolError, RejectStats, SubscribeMessage, ack, error_reply,
+                               event_json, parse_json)
+from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
+QUEUE = 256  # events held for one slow subscriber
+FRAME_LIMIT = 1 << 20  # bigger frames close the connection (1009); the protocol's own limit is lower
+
+
+class Hub:
+    """Fan-out of engine events to subscribed connections."""
+
+    def __init__(self) -> None:
+        self.queues: dict[ServerConnection, tuple[asyncio.Queue[str], frozenset[str]]] = {}
+        self.dropped = 0
+
+    def publish(self, event: dict) -> None:
+        if not self.queues:
+            return
+        text = event_json(event)
+        for queue, kinds in self.queues.values():
+            if event["type"] not in kinds:
+                continue
+            if queue.full():
+                queue.get_nowait()
+                self.dropped += 1
+            queue.put_nowait(text)
+
+    async def pump(self, ws: ServerConnection) -> None:
+        queue = self.queues[ws][0]
+        while True:
+            await ws.send(await queue.get())
+
+
+async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: int,
+                   stats: RejectStats | None = None) -> Server:
+    stats = stats or RejectStats()
+
+    async def handler(ws: ServerConnection) -> None:
+        pump: asyncio.Task | None = None
+        try:
+            async for frame in ws:
+                try:
+                    msg = parse_json(frame)
+                    if isinstance(msg, SubscribeMessage):
+                        old = hub.queues.get(ws)
+                        hub.queues[ws] = (old[0] if old else asyncio.Queue(QUEUE), frozenset(msg.events))
+                        if pump is None:
+                            pump = asyncio.create_task(hub.pump(ws))
+                    else:
+                        submit(msg)
+                    reply = ack()
+                except ProtocolError as err:
+                    stats.record_error(err)
+                    reply = error_reply(err)
+                except ConfigError as err:
+                    stats.record("schema", str(err))
+                    reply = error_reply(err)
+                await ws.send(reply)
+        except ConnectionClosed:
+            pass
+        finally:
+            hub.queues.pop(ws, None)
+            if pump is not None:
+                pump.cancel()
+
+    return await serve(handler, host, port, max_size=FRAME_LIMIT)
