@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -67,7 +66,7 @@ def _row(model: str, backend: str, ms: np.ndarray) -> str:
             f"{ms.max():>9.2f} {len(ms):>8}")
 
 
-def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1, runs: Path | None = None) -> None:
+def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1) -> None:
     names = ("abc", "lstm") if which == "all" else (which,)
     print(f"moodscore bench --model {which} --phrases {phrases} --threads {threads}")
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "

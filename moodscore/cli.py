@@ -111,12 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--abc", type=_writable, default=None, help="also write the melody as ABC")
     g.add_argument("--title", default=None)
 
-    b = sub.add_parser("bench", help="time phrase generation, ONNX Runtime against torch")
+    b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime"], default="models")
+    b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
+    b.add_argument("--minutes", type=float, default=10.0, help="realtime: length of the deadline session")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     b.add_argument("--phrases", type=_at_least("--phrases", 1), default=50)
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
-    b.add_argument("--runs", type=Path, default=Path("runs"), help="checkpoints for the torch side")
-
     s = sub.add_parser("serve", help="play live: OSC and WebSocket in, MIDI out")
     s.add_argument("--osc-host", default="127.0.0.1")
     s.add_argument("--osc-port", type=_at_least("--osc-port", 1), default=9000)
@@ -206,9 +207,15 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "realtime":
+        from . import bench_realtime
+
+        bench_realtime.run(model="abc" if args.model == "all" else args.model, changes=args.changes,
+                           minutes=args.minutes)
+        return
     from .bench import run_bench
 
-    run_bench(args.model, phrases=args.phrases, threads=args.threads, runs=args.runs)
+    run_bench(args.model, phrases=args.phrases, threads=args.threads)
 
 
 def _evaluate(args: argparse.Namespace) -> None:

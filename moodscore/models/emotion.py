@@ -22,11 +22,11 @@ _PITCHES = np.arange(128)
 
 @dataclass(frozen=True)
 class EmotionMix:
-    alpha: float = 3.0  # weight of the emotion score
+    alpha: float = 1.5  # weight of the emotion score
     beta: float = 1.0  # weight of the model's own logits
     temperature: float = 1.0
     scale_weight: float = 1.0
-    triad_weight: float = 0.4
+    triad_weight: float = 0.2
     register_weight: float = 0.5  # score lost per octave away from the register centre
 
     def __post_init__(self) -> None:

@@ -213,10 +213,19 @@ class OrtLstmBackend:
 _GRID = np.array(sorted(d for d in DURATIONS if d % 2 == 0))  # sixteenths and longer: even ticks
 
 
-def _quantize(beats: float, limit: int) -> int:
-    """Nearest grid length in ticks, at most ``limit`` (which is >= 2)."""
+def _quantize(beats: float, limit: int, rng: np.random.Generator) -> int:
+    """A grid length in ticks, at most ``limit`` (>= 2), by stochastic rounding: between the two
+    grid lengths around the prediction, the nearer is likelier. A regression head predicts a
+    mean; rounding it always the same way would turn every rhythm into running eighths."""
     ok = _GRID[_GRID <= limit]
-    return int(ok[np.argmin(np.abs(ok - beats * TICKS_PER_BEAT))])
+    x = beats * TICKS_PER_BEAT
+    lower, upper = ok[ok <= x], ok[ok >= x]
+    if not len(lower) or not len(upper):
+        return int(ok[0] if not len(lower) else ok[-1])
+    lo, hi = int(lower[-1]), int(upper[0])
+    if lo == hi:
+        return lo
+    return hi if rng.random() < (x - lo) / (hi - lo) else lo
 
 
 class LstmGenerator:
@@ -250,7 +259,7 @@ class LstmGenerator:
         while True:
             pitch = sample(mix_logits(logits, score, self.mix), rng, self.sampling)
             if starts:  # the step counts from the previous onset; the first note opens the phrase
-                onset = starts[-1] + _quantize(float(timing[0]), end)
+                onset = starts[-1] + _quantize(float(timing[0]), end, rng)
                 gap = onset - starts[-1]  # monophonic: the previous note ends by this onset
                 lengths[-1] = min(lengths[-1], int(_GRID[_GRID <= gap].max()))
             if onset >= end:
@@ -258,7 +267,7 @@ class LstmGenerator:
             bar_left = bar_ticks - onset % bar_ticks  # even: every grid length is even
             starts.append(onset)
             pitches.append(pitch)
-            lengths.append(_quantize(float(timing[1]), bar_left))
+            lengths.append(_quantize(float(timing[1]), bar_left, rng))
             step_beats = (onset - starts[-2]) / TICKS_PER_BEAT if len(starts) > 1 else 0.0
             row = np.array([[[pitch, step_beats, lengths[-1] / TICKS_PER_BEAT]]], dtype=np.float32)
             logits, timing = self.backend.step(row, va)
