@@ -140,6 +140,9 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
 
 
 def run(opts: ServeOptions) -> int:
+    # The scheduler thread must get the interpreter quickly while the loop and the generation
+    # worker run Python: a 1 ms switch interval keeps send lateness near a millisecond.
+    sys.setswitchinterval(0.001)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     summary = asyncio.run(serve(opts))
     log.info("stopped: %s", summary)

@@ -3,7 +3,8 @@
 :class:`MidiSink` owns the lock and the state (closed, open, connected or lost, messages dropped);
 a backend overrides only ``_open``, ``_send`` and ``_close``, plus two optional hooks for
 endpoints that can come and go: ``_check`` (is it still there? fast, called under the lock) and
-``_probe`` (could it be opened now? may be slow, called without the lock).
+``_probe`` (could it be opened now? may be slow, called without the lock). When reopening a
+lost endpoint, ``_open`` runs without the lock too, while sends are being dropped.
 
 A sink never lets a lost endpoint take the session down: a failing ``_send`` or a failed
 ``_check`` marks the sink lost, logs once, and further messages are dropped and counted until
@@ -34,6 +35,7 @@ class MidiSink:
     def __init__(self) -> None:
         # Re-entrant, so a panic from a signal handler can run while this thread is in send().
         self._lock = threading.RLock()
+        self._reconnecting = threading.Lock()
         self._open_state = False
         self._connected = False
         self.dropped = 0  # messages dropped while the endpoint was lost
@@ -121,22 +123,35 @@ class MidiSink:
         return self.reconnect() if ready else False
 
     def reconnect(self) -> bool:
-        """Close and reopen the endpoint now (also after a server restart); return success."""
-        with self._lock:
-            if not self._open_state:
-                return False
-            if self._connected:
-                self._connected = False
-                self._close_quietly()
+        """Close and reopen the endpoint now (also after a server restart); return success.
+
+        The reopening runs outside the lock: meanwhile ``send`` drops instead of waiting, so
+        a slow reopen never delays whoever shares the sending thread.
+        """
+        if not self._reconnecting.acquire(blocking=False):
+            return False  # another thread is at it
+        try:
+            with self._lock:
+                if not self._open_state:
+                    return False
+                if self._connected:
+                    self._connected = False
+                    self._close_quietly()
             try:
                 self._open()
             except Exception as err:
                 log.debug("%s: reconnect failed: %s", self.name, err)
                 return False
-            self._connected = True
-            self.reconnects += 1
+            with self._lock:
+                if not self._open_state:  # closed while we were reopening
+                    self._close_quietly()
+                    return False
+                self._connected = True
+                self.reconnects += 1
             log.warning("%s: reconnected (%d messages dropped so far)", self.name, self.dropped)
             return True
+        finally:
+            self._reconnecting.release()
 
     # -- helpers -----------------------------------------------------------------------------
     def _lose(self, why: str) -> None:
