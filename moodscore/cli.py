@@ -196,8 +196,9 @@ def _generate(args: argparse.Namespace) -> None:
                     template=template, meter=meter)
     title = args.title or f"moodscore v={args.valence:+.2f} a={args.arousal:+.2f} seed={args.seed}"
     ctl = piece.controls
+    programs = {0: ctl.programs.melody, 1: ctl.programs.chords, 2: ctl.programs.bass}
     write_midi(args.output, piece.phrases, piece.accompaniment, tempo_bpm=ctl.tempo_bpm, meter=meter,
-               tonic=piece.tonic, mode=ctl.mode, title=title)
+               tonic=piece.tonic, mode=ctl.mode, title=title, programs=programs)
     print(f"wrote {args.output}: {args.bars} bars, {ctl.tempo_bpm:.0f} BPM, {piece.key_field} "
           f"({ctl.mode}), velocity {ctl.velocity}, model {args.model}")
     if args.abc:

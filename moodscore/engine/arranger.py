@@ -27,7 +27,6 @@ _PRIOR = {0: 0.03, 4: 0.025, 3: 0.02, 5: 0.015, 1: 0.01, 2: 0.005, 6: 0.0}
 _TONIC_BONUS = 0.25  # of the bar's melody weight, on the first and last bar
 _STRONG_WEIGHT = {"downbeat": 2.0, "half": 1.5}
 _CHORD_LOW, _CHORD_HIGH = 48, 64
-_DRUMS_ABOVE = 0.3
 _EPS = 1e-9
 
 
@@ -194,12 +193,12 @@ def arrange(phrase: Phrase, controls: Controls, *, seed: int = 0) -> list[Note]:
     """The accompaniment of ``phrase`` (not the melody), sorted by onset, channel and pitch.
 
     ``seed`` only drives a small velocity humanisation; the same inputs give the same notes.
-    Drums are added when arousal > 0.3.
+    Drums are added when the controls ask for them (arousal above the template's drums_above).
     """
     rng = random.Random(seed)
     chords = choose_chords(phrase)
     notes = _chord_part(_voice(chords), phrase.meter, controls, rng)
     notes += _bass_part(chords, phrase.meter, controls, rng)
-    if controls.arousal > _DRUMS_ABOVE:
+    if controls.drums:
         notes += _drum_part(phrase.bars, phrase.meter, controls, rng)
     return sorted(notes, key=lambda n: (n.start, n.channel, n.pitch))

@@ -370,17 +370,7 @@ def _scale_step(pitch: int, step: int, mode: str) -> int:
     return scale[max(0, min(len(scale) - 1, i))]
 
 
-# General MIDI programs by mood: (melody, chords, bass, stinger)
-_CALM = (73, 48, 32, 60)  # flute, strings, acoustic bass, French horn
-_BRIGHT = (0, 4, 33, 56)  # piano, electric piano, finger bass, trumpet
-_DARK = (71, 49, 32, 57)  # clarinet, slow strings, acoustic bass, trombone
-_TENSE = (29, 30, 34, 61)  # overdriven guitar, distortion guitar, picked bass, brass section
-
-
 def programs_for(ctl: Controls) -> dict[int, int]:
-    """Channel -> GM program for this mood's quadrant."""
-    if ctl.arousal >= 0:
-        chosen = _BRIGHT if ctl.valence >= 0 else _TENSE
-    else:
-        chosen = _CALM if ctl.valence >= 0 else _DARK
-    return dict(zip((MELODY_CHANNEL, 1, 2, STINGER_CHANNEL), chosen))
+    """Channel -> General MIDI program for this mood (the template's, per quadrant)."""
+    p = ctl.programs
+    return {MELODY_CHANNEL: p.melody, 1: p.chords, 2: p.bass, STINGER_CHANNEL: p.stinger}

@@ -23,12 +23,25 @@ from ..errors import ConfigError
 _CORNERS: dict[str, tuple[int, int]] = {"q1": (1, 1), "q2": (-1, 1), "q3": (-1, -1), "q4": (1, -1)}
 
 
+class Programs(BaseModel):
+    """General MIDI programs (0-127) of the parts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    melody: int = Field(default=0, ge=0, le=127)
+    chords: int = Field(default=48, ge=0, le=127)
+    bass: int = Field(default=32, ge=0, le=127)
+    stinger: int = Field(default=56, ge=0, le=127)
+
+
 class QuadrantSettings(BaseModel):
     """The controls at one corner of the VA plane."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tempo_min: float = Field(ge=20, le=300, description="slowest tempo, BPM")
+    programs: Programs = Field(default_factory=lambda: Programs(),
+                               description="General MIDI programs while the mood is in this quadrant")
     tempo_max: float = Field(ge=20, le=300, description="fastest tempo, BPM")
     octave_shift: int = Field(ge=-36, le=36, description="register shift, semitones")
     volume_db: float = Field(ge=-40, le=20, description="gain relative to base_velocity, dB")
@@ -47,6 +60,7 @@ class QuadrantSettings(BaseModel):
 
 
 _Q = QuadrantSettings
+_P = Programs
 
 
 class Template(BaseModel):
@@ -54,12 +68,20 @@ class Template(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    q1: QuadrantSettings = _Q(tempo_min=160, tempo_max=184, octave_shift=0, volume_db=5)
-    q2: QuadrantSettings = _Q(tempo_min=184, tempo_max=228, octave_shift=-24, volume_db=10)
-    q3: QuadrantSettings = _Q(tempo_min=40, tempo_max=69, octave_shift=-12, volume_db=0)
-    q4: QuadrantSettings = _Q(tempo_min=40, tempo_max=69, octave_shift=0, volume_db=0)
+    # programs: bright piano and electric piano; overdriven guitars and a brass section;
+    # clarinet and slow strings; flute, strings and French horn
+    q1: QuadrantSettings = _Q(tempo_min=160, tempo_max=184, octave_shift=0, volume_db=5,
+                              programs=_P(melody=0, chords=4, bass=33, stinger=56))
+    q2: QuadrantSettings = _Q(tempo_min=184, tempo_max=228, octave_shift=-24, volume_db=10,
+                              programs=_P(melody=29, chords=30, bass=34, stinger=61))
+    q3: QuadrantSettings = _Q(tempo_min=40, tempo_max=69, octave_shift=-12, volume_db=0,
+                              programs=_P(melody=71, chords=49, bass=32, stinger=57))
+    q4: QuadrantSettings = _Q(tempo_min=40, tempo_max=69, octave_shift=0, volume_db=0,
+                              programs=_P(melody=73, chords=48, bass=32, stinger=60))
     base_velocity: int = Field(default=70, ge=1, le=127, description="MIDI velocity at 0 dB")
     tonic: int = Field(default=0, ge=0, le=11, description="pitch class generation is put in")
+    drums_above: float = Field(default=0.3, ge=-1, le=1.01,
+                               description="arousal above which drums play (above 1: never)")
 
 
 def _compact(err: ValidationError) -> str:
@@ -97,6 +119,8 @@ class Controls:
     velocity: int  # 1..127
     valence: float
     arousal: float
+    programs: Programs = Programs()  # of the quadrant the point is in
+    drums: bool = False
 
 
 def _check_axis(name: str, value: float) -> float:
@@ -164,7 +188,15 @@ def controls(valence: float, arousal: float, template: Template | None = None) -
         velocity=velocity_for(volume, t.base_velocity),
         valence=v,
         arousal=a,
+        programs=quads[_quadrant_of(v, a)].programs,
+        drums=a > t.drums_above,
     )
+
+
+def _quadrant_of(valence: float, arousal: float) -> str:
+    if valence >= 0:
+        return "q1" if arousal >= 0 else "q4"
+    return "q2" if arousal >= 0 else "q3"
 
 
 def template_table(template: Template | None = None) -> str:
