@@ -31,6 +31,7 @@ from .engine.protocol import RejectStats, VAMessage
 from .midi.scheduler import MidiScheduler
 from .midi.sinks import ListSink
 from .models.runtime import load_generator
+from .music import Phrase
 
 _MOODS = ((0.8, 0.8), (-0.8, -0.8), (-0.8, 0.8), (0.8, -0.8))
 
@@ -70,7 +71,7 @@ async def _latency_run(generator, transition: str, changes: int, every: float) -
 def _deadline_session(generator, minutes: float) -> tuple[int, int, float, float]:
     """Virtual clock; each phrase is delivered after the wall time its generation took."""
     conductor = Conductor(seed=2)
-    waiting: list[tuple[float, int, object]] = []
+    waiting: list[tuple[float, int, Phrase]] = []
     clock = {"now": 0.0}
     rss_1min = 0.0
 
@@ -80,7 +81,7 @@ def _deadline_session(generator, minutes: float) -> tuple[int, int, float, float
                                  bars=req.bars, rng=np.random.default_rng(req.seed))
         waiting.append((clock["now"] + time.perf_counter() - start, req.id, phrase))
 
-    def tick(c: Conductor, now: float):
+    def tick(c: Conductor, now: float) -> None:
         nonlocal rss_1min
         clock["now"] = now
         for item in [w for w in waiting if w[0] <= now]:
@@ -90,10 +91,11 @@ def _deadline_session(generator, minutes: float) -> tuple[int, int, float, float
             rss_1min = _rss_mb()
 
     seconds = minutes * 60
-    script = [(t, tick) for t in np.arange(0.0, seconds, 0.01)]
-    script += [(t, lambda c, now, i=i: c.set_mood(now, *_MOODS[i % 4], glide=1.0))
-               for i, t in enumerate(np.arange(5.0, seconds, 7.0))]
-    run_offline(conductor, generator, seconds, script=script, fulfil_request=fulfil)
+    def change(i: int):
+        return lambda c, now: c.set_mood(now, *_MOODS[i % 4], glide=1.0)
+
+    script = [(float(t), change(i)) for i, t in enumerate(np.arange(5.0, seconds, 7.0))]
+    run_offline(conductor, generator, seconds, script=script, fulfil_request=fulfil, on_tick=tick)
     bars = int(seconds / 2)
     return conductor.misses, bars, rss_1min, _rss_mb()
 

@@ -167,6 +167,10 @@ class Conductor:
         out, self._pending = self._pending, []
         return out
 
+    def wanted(self, request_id: int) -> bool:
+        """Whether a request still matters (a newer one for its bars makes it moot)."""
+        return request_id in self._wanted
+
     def deliver(self, request_id: int, phrase: Phrase) -> bool:
         """Accept generated material; False when it is no longer wanted or came too late."""
         span = self._wanted.pop(request_id, None)

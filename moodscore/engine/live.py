@@ -29,7 +29,7 @@ Listener = Callable[[dict], None]
 
 class Scheduler(Protocol):
     def schedule(self, at: float, msg: mido.Message) -> None: ...
-    def cancel_after(self, at: float) -> None: ...
+    def cancel_after(self, t: float) -> object: ...
     def panic(self) -> None: ...
 
 
@@ -66,7 +66,9 @@ class LiveEngine:
         self.scheduler.cancel_after(cut.time)
 
     # -- generation ----------------------------------------------------------------------------
-    def _generate(self, req: Request) -> tuple[Phrase, float]:
+    def _generate(self, req: Request) -> tuple[Phrase, float] | None:
+        if not self.conductor.wanted(req.id):  # superseded while it waited: skip the work
+            return None
         start = time.perf_counter()
         phrase = self.generator.next_phrase(req.context, req.valence, req.arousal, mode=req.mode,
                                             meter=req.meter, bars=req.bars,
@@ -85,7 +87,10 @@ class LiveEngine:
         if err is not None:  # the conductor will play a variation; the session goes on
             log.error("generating bars for request %d failed: %s", req.id, err)
             return
-        phrase, ms = future.result()
+        result = future.result()
+        if result is None:
+            return
+        phrase, ms = result
         self.generated += 1
         self.generation_ms.append(ms)
         del self.generation_ms[:-1000]
@@ -123,8 +128,9 @@ class LiveEngine:
         if not self.conductor.playing:
             self.conductor.play(self.clock())
             for req in self.conductor.requests():  # the first phrase before the first bar: no cold start
-                phrase, ms = self._generate(req)
-                self.conductor.deliver(req.id, phrase)
+                result = self._generate(req)
+                if result is not None:
+                    self.conductor.deliver(req.id, result[0])
         try:
             while not self._stopped.is_set():
                 self.step()

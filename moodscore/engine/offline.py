@@ -62,16 +62,22 @@ def apply_cut(timeline: Timeline, cut: Cut) -> None:
 
 
 def run(conductor: Conductor, generator, seconds: float, *, script: Sequence[tuple[float, Action]] = (),
-        step: float = 0.01, fulfil_request: Callable[[Conductor, object, Request], None] = fulfil) -> Timeline:
-    """Play ``seconds`` of music, applying each ``(time, action)`` of ``script`` at its time."""
+        step: float = 0.01, fulfil_request: Callable[[Conductor, object, Request], None] = fulfil,
+        on_tick: Action | None = None) -> Timeline:
+    """Play ``seconds`` of music, applying each ``(time, action)`` of ``script`` at its time;
+    ``on_tick`` runs at every step before the conductor advances."""
     timeline = Timeline()
     actions = sorted(script, key=lambda item: item[0])
+    next_action = 0
     conductor.play(0.0)
     steps = int(round(seconds / step))
     for i in range(steps + 1):
         now = i * step
-        while actions and actions[0][0] <= now:
-            _, action = actions.pop(0)
+        if on_tick is not None:
+            on_tick(conductor, now)
+        while next_action < len(actions) and actions[next_action][0] <= now:
+            action = actions[next_action][1]
+            next_action += 1
             result = action(conductor, now)
             for cut in (result if isinstance(result, list) else []):
                 if isinstance(cut, Cut):
