@@ -93,9 +93,9 @@ def _osc_reply(target: str):
 async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> dict:
     """Run until stopped; return the session's statistics."""
     template = load_preset(opts.preset) if opts.preset else Template()
+    sink = _sinks(opts)  # before the model loads: no output chosen is said at once
     generator = load_generator(opts.model)
     conductor = Conductor(template=template, seed=opts.seed, transition=opts.transition)
-    sink = _sinks(opts)
     sink.open()
     scheduler = MidiScheduler(sink, clock=time.perf_counter)
     scheduler.start()

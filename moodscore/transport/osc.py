@@ -34,9 +34,11 @@ class OscInput(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
         self.received += 1
+        # python-osc raises UnicodeDecodeError, not ParseError, for an address or a string
+        # argument that is not UTF-8
         try:
             packet = OscPacket(data)
-        except ParseError as err:
+        except (ParseError, UnicodeDecodeError) as err:
             self.stats.record("osc", f"unparsable OSC packet from {addr[0]}:{addr[1]}: {err}")
             return
         now = time.time()
