@@ -2,11 +2,14 @@
 
 Times are in quarter-note beats (floats), pitches are MIDI numbers. Nothing here does I/O.
 
-Public API: :class:`Meter`, :class:`Note`, :class:`Phrase`, ``MODES``, ``MODE_STEPS``.
+Public API: :class:`Meter`, :class:`Note`, :class:`Phrase`, :func:`notes_to_steps`, ``MODES``,
+``MODE_STEPS``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 # Church modes by brightness (most sharps first); semitone steps of each scale from its tonic.
 MODE_STEPS: dict[str, tuple[int, ...]] = {
@@ -75,3 +78,14 @@ class Phrase:
     @property
     def beats(self) -> float:
         return self.bars * self.meter.beats
+
+
+def notes_to_steps(notes: list[Note]) -> np.ndarray:
+    """(pitch, step, duration) rows, step being beats since the previous onset (0 for the first):
+    the note representation of the LSTM."""
+    rows = np.zeros((len(notes), 3), dtype=np.float32)
+    prev = notes[0].start if notes else 0.0
+    for i, n in enumerate(notes):
+        rows[i] = (n.pitch, n.start - prev, n.duration)
+        prev = n.start
+    return rows

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..models.abc import Spelled, key_field, spell_midi, transpose_tokens, body_to_abc
+from ..models.abc import Spelled, body_to_abc, key_field, spell_midi, transpose_tokens
 from ..music import Meter, Phrase
 from .arranger import arrange
 from .template import Controls, Template, controls

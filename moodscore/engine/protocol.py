@@ -275,6 +275,10 @@ def _validate(models: Mapping[str, type[BaseModel]], data: object, what: str) ->
 
 # --- parsing -------------------------------------------------------------------------------
 
+_JSON_HINT = ('send one JSON object with a "type" field, e.g. '
+              '{"type":"va","valence":0.5,"arousal":-0.2}')
+
+
 def parse_json(text: str | bytes) -> Message:
     """One WebSocket message (a JSON object with a ``type``) as a validated message model."""
     if isinstance(text, str):
@@ -288,9 +292,9 @@ def parse_json(text: str | bytes) -> Message:
     try:
         data = json.loads(text)
     except RecursionError:
-        raise ProtocolError("message is not JSON: nested too deeply", "json") from None
+        raise ProtocolError(f"message is not JSON: nested too deeply; {_JSON_HINT}", "json") from None
     except ValueError as err:  # JSONDecodeError, bad UTF-8, too many digits
-        raise ProtocolError(f"message is not JSON: {err}", "json") from None
+        raise ProtocolError(f"message is not JSON: {err}; {_JSON_HINT}", "json") from None
     return _validate(_MESSAGES, data, "message")  # type: ignore[no-any-return]
 
 

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .conductor import Conductor, Cut
-from .protocol import (ArousalMessage, PlayMessage, StingerMessage, StopMessage, SubscribeMessage,
-                       TempoMessage, TransitionMessage, ValenceMessage, VAMessage)
+from .protocol import (
+    ArousalMessage,
+    PlayMessage,
+    StingerMessage,
+    StopMessage,
+    SubscribeMessage,
+    TempoMessage,
+    TransitionMessage,
+    ValenceMessage,
+    VAMessage,
+)
 
 
 def apply(conductor: Conductor, msg: object, now: float) -> list[Cut]:

@@ -23,11 +23,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import ConfigError, ModelError
-from ..music import Meter, Note, Phrase
-from .abc import BAR, DURATIONS, TICKS_PER_BEAT, BarState, body_to_abc, key_signature, \
-    notes_to_tokens, parse_token, tokens_to_notes
+from ..music import Meter, Note, Phrase, notes_to_steps
+from .abc import (
+    BAR,
+    DURATIONS,
+    TICKS_PER_BEAT,
+    BarState,
+    body_to_abc,
+    key_signature,
+    notes_to_tokens,
+    parse_token,
+    tokens_to_notes,
+)
 from .emotion import EmotionMix, emotion_score, mix_logits
-from .lstm import notes_to_steps
 from .sampling import SamplingSettings, sample
 from .vocab import HEADER_POSITION, Vocab, bar_positions
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..music import Meter
+from ..music import Meter, notes_to_steps
 from . import corpus as corpus_mod
 from .abc import tokens_to_notes
 from .labels import quadrant_weights
-from .lstm import LstmConfig, MelodyLstm, notes_to_steps
+from .lstm import LstmConfig, MelodyLstm
 from .transformer import AbcConfig, AbcTransformer
 from .vocab import Vocab, bar_positions
 

@@ -16,8 +16,7 @@ from typing import Callable
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from ..engine.protocol import (ProtocolError, RejectStats, SubscribeMessage, ack, error_reply,
-                               event_json, parse_json)
+from ..engine.protocol import ProtocolError, RejectStats, SubscribeMessage, ack, error_reply, event_json, parse_json
 from ..errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from moodscore.midi.scheduler import MidiScheduler, panic_messages
 from moodscore.midi.sinks import RtMidiSink, available_ports
 
 if TYPE_CHECKING:
-    from conftest import JackServer
+    from tests.conftest import JackServer
 
 RECEIVER = Path(__file__).with_name("jack_receiver.py")
 BOUND_S = 0.020  # generous: CI machines are busy
