@@ -381,8 +381,10 @@ class Stage:
         self.jack, self.folder = jack, folder
         (folder / "logs").mkdir()
         self.synth = FluidSynth(folder / "logs" / "fluidsynth.log")
-        # Nothing plays into FluidSynth yet: this is what silence sounds like.
+        # Nothing plays into FluidSynth yet: this is what silence sounds like. Measure it before
+        # any engine starts (serve is ready within a second, sooner than the recording ends).
         self.silence = Recording(self.synth.audio_out, 1, folder / "logs" / "silence.wav")
+        self.silence_rms = self.silence.rms()
         self.served: Served | None = None
         self.runs = 0
 
@@ -462,7 +464,7 @@ def test_the_music_turns_from_calm_and_slow_to_tense_and_fast_within_a_bar(stage
     tense_sound = Recording(stage.synth.audio_out, 2, served.folder.parent / "logs" / "tense.wav")
     wait_until(lambda: len([1 for _, e in ws.of("beat") if e["time"] >= phrase["start_time"]]) >= 5,
                10, "five beats of the tense phrase")
-    calm_rms, tense_rms, silence_rms = calm_sound.rms(), tense_sound.rms(), stage.silence.rms()
+    calm_rms, tense_rms, silence_rms = calm_sound.rms(), tense_sound.rms(), stage.silence_rms
 
     # Calm and slow: the beats' tempo and the time between them, and the phrase's mood.
     calm_beats = [(at, e) for at, e in ws.of("beat", t_calm)
