@@ -62,7 +62,7 @@ def _torch_generator(name: str, threads: int):
 
 
 def _row(model: str, backend: str, ms: np.ndarray) -> str:
-    return (f"{model:<5} {backend:<12} {np.median(ms):>9.2f} {np.percentile(ms, 99):>9.2f} "
+    return (f"{model:<5} {backend:<17} {np.median(ms):>9.2f} {np.percentile(ms, 99):>9.2f} "
             f"{ms.max():>9.2f} {len(ms):>8}")
 
 
@@ -71,17 +71,24 @@ def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1) -> Non
     print(f"moodscore bench --model {which} --phrases {phrases} --threads {threads}")
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
           f"one 4-bar phrase in 4/4 per call, each continuing the previous one")
-    print(f"{'model':<5} {'backend':<12} {'median ms':>9} {'p99 ms':>9} {'max ms':>9} {'phrases':>8}")
+    print(f"{'model':<5} {'backend':<17} {'median ms':>9} {'p99 ms':>9} {'max ms':>9} {'phrases':>8}")
     for name in names:
-        ort_ms = time_phrases(load_generator(name, threads=threads, prefer_gpu=False), phrases)
-        print(_row(name, "onnxruntime", ort_ms), flush=True)
-        gen, why = _torch_generator(name, threads)
-        if gen is None:
-            print(f"{name:<5} {'torch eager':<12} skipped: {why}")
+        card = load_card(name)
+        timings: dict[str, np.ndarray] = {}
+        for precision in ("fp32", *card.get("variants", {})):
+            gen = load_generator(name, threads=threads, prefer_gpu=False, precision=precision)
+            timings[precision] = time_phrases(gen, phrases)
+            print(_row(name, f"onnxruntime {precision}", timings[precision]), flush=True)
+        torch_gen, why = _torch_generator(name, threads)
+        if torch_gen is None:
+            print(f"{name:<5} {'torch eager fp32':<17} skipped: {why}")
             continue
-        torch_ms = time_phrases(gen, phrases)
-        print(_row(name, "torch eager", torch_ms))
-        print(f"{name:<5} {'ratio':<12} {np.median(torch_ms) / np.median(ort_ms):>8.2f}x "
-              f"{np.percentile(torch_ms, 99) / np.percentile(ort_ms, 99):>8.2f}x  (torch / onnxruntime)")
+        torch_ms = time_phrases(torch_gen, phrases)
+        print(_row(name, "torch eager fp32", torch_ms))
+        for precision, ms in timings.items():
+            print(f"{name:<5} {'ratio':<17} {np.median(torch_ms) / np.median(ms):>8.2f}x "
+                  f"{np.percentile(torch_ms, 99) / np.percentile(ms, 99):>8.2f}x  "
+                  f"(torch eager / onnxruntime {precision}, median and p99)")
     if "abc" in names:
-        print("target: abc p99 under 30 ms with ONNX Runtime on one thread")
+        print("target: abc p99 under 30 ms with ONNX Runtime on one thread "
+              f"(the runtime uses {load_card('abc').get('default_precision', 'fp32')} by default)")

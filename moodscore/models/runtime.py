@@ -284,13 +284,31 @@ class LstmGenerator:
         return Phrase(notes, bars, meter, 0, mode, body_to_abc(tokens), tokens)
 
 
+PRECISIONS = ("fp32", "int8")
+
+
+def model_file(name: str, card: dict, folder: Path, precision: str | None = None) -> Path:
+    """The graph to run: ``precision`` if given, else the card's default (fp32 without one)."""
+    precision = precision or card.get("default_precision", "fp32")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
+        return folder / f"{name}.onnx"
+    variant = card.get("variants", {}).get(precision)
+    if variant is None:
+        raise ConfigError(f"model {name} has no {precision} variant; it has: fp32, "
+                          + ", ".join(card.get("variants", {})))
+    return folder / variant["file"]
+
+
 def load_generator(name: str, *, folder: Path | None = None, threads: int = 1,
-                   prefer_gpu: bool = True) -> AbcGenerator | LstmGenerator:
+                   prefer_gpu: bool = True, precision: str | None = None) -> AbcGenerator | LstmGenerator:
     """The shipped (or ``folder``'s) model ``abc`` or ``lstm`` on ONNX Runtime."""
     if name not in MODELS:
         raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
     folder = folder or weights_dir()
     card = load_card(name, folder)
+    path = model_file(name, card, folder, precision)
     if name == "abc":
-        return AbcGenerator(OrtAbcBackend(folder / "abc.onnx", card, threads, prefer_gpu), card)
-    return LstmGenerator(OrtLstmBackend(folder / "lstm.onnx", card, threads, prefer_gpu), card)
+        return AbcGenerator(OrtAbcBackend(path, card, threads, prefer_gpu), card)
+    return LstmGenerator(OrtLstmBackend(path, card, threads, prefer_gpu), card)

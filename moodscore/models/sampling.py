@@ -29,19 +29,20 @@ class SamplingSettings:
 
 
 def sample(logits: np.ndarray, rng: np.random.Generator, s: SamplingSettings = SamplingSettings()) -> int:
-    """Draw one index from 1-D ``logits``; at least one entry must be finite."""
-    z = logits.astype(np.float64) / s.temperature
+    """Draw one index from 1-D ``logits``; at least one entry must be finite.
+
+    Only the finite entries are ranked (a constrained step masks most of the vocabulary), and
+    the draw is one uniform number against the cumulative distribution.
+    """
+    idx = np.flatnonzero(np.isfinite(logits))
+    z = logits[idx].astype(np.float64) / s.temperature
+    order = np.argsort(-z, kind="stable")
+    idx, z = idx[order], z[order]
     if s.top_k and s.top_k < z.size:
-        kth = np.partition(z, -s.top_k)[-s.top_k]
-        z = np.where(z < kth, -np.inf, z)
-    z = z - z.max()
-    p = np.exp(z)
-    p /= p.sum()
+        idx, z = idx[: s.top_k], z[: s.top_k]
+    p = np.exp(z - z[0])
+    cum = np.cumsum(p)
     if s.top_p < 1.0:
-        order = np.argsort(-p, kind="stable")
-        cum = np.cumsum(p[order])
-        keep = order[: int(np.searchsorted(cum, s.top_p)) + 1]  # smallest set reaching top_p
-        q = np.zeros_like(p)
-        q[keep] = p[keep]
-        p = q / q.sum()
-    return int(rng.choice(p.size, p=p))
+        keep = int(np.searchsorted(cum, s.top_p * cum[-1])) + 1  # smallest set reaching top_p
+        cum = cum[:keep]
+    return int(idx[min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), cum.size - 1)])

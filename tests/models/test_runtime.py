@@ -104,3 +104,19 @@ def test_cards_describe_the_models():
         assert set(card["label_distribution"]) == {"Q1", "Q2", "Q3", "Q4"}
         assert (weights_dir() / f"{name}.onnx").stat().st_size < 25 * 2**20
     assert load_card("abc")["parameters"] <= 10_000_000
+
+
+def test_precision_variants():
+    card = load_card("abc")
+    assert card["default_precision"] == "int8"
+    int8 = card["variants"]["int8"]
+    assert (weights_dir() / int8["file"]).stat().st_size < 0.3 * (weights_dir() / "abc.onnx").stat().st_size
+    assert int8["max_abs_logit_difference_vs_fp32"] < 1.0
+    for precision in ("fp32", "int8"):
+        gen = load_generator("abc", precision=precision)
+        phrase = gen.next_phrase(None, 0.3, 0.3, mode="maj", rng=np.random.default_rng(3))
+        _check_bars(phrase.tokens, Meter(4, 4), 4)
+    with pytest.raises(ConfigError, match="precision must be one of fp32, int8"):
+        load_generator("abc", precision="fp16")
+    with pytest.raises(ConfigError, match="no int8 variant"):
+        load_generator("lstm", precision="int8")
