@@ -43,7 +43,8 @@ def _pct(xs: list[float]) -> str:
     return f"p50 {np.median(a):7.1f}  p99 {np.percentile(a, 99):7.1f}  max {a.max():7.1f}  (n={len(a)})"
 
 
-async def _latency_run(generator, transition: str, changes: int, every: float) -> tuple[list[float], dict]:
+async def _latency_run(generator, transition: str, changes: int, every: float
+                       ) -> tuple[list[float], list[float], dict]:
     sink = ListSink()
     sink.open()
     scheduler = MidiScheduler(sink).start()
@@ -53,19 +54,27 @@ async def _latency_run(generator, transition: str, changes: int, every: float) -
     engine.listeners.append(lambda e: phrases.append(e) if e["type"] == "phrase" else None)
     task = asyncio.create_task(engine.run())
     await asyncio.sleep(2.0)
-    latencies = []
+    latencies, in_bars = [], []
+    rng = np.random.default_rng(0)
     for i in range(changes):
         v, a = _MOODS[i % len(_MOODS)]
+        await asyncio.sleep(float(rng.uniform(0, 1.0)))  # land anywhere in the bar
         sent = time.perf_counter()
+        bar_s = conductor.meter.beats * 60 / conductor.clock.tempo_at(conductor.clock.beat_at(sent))
         engine.submit(VAMessage(valence=v, arousal=a, glide=0.0))
-        await asyncio.sleep(every)
-        fresh = [p for p in phrases if p["mood"] == [v, a] and p["start_time"] >= sent - 1e-6]
+        fresh: list[dict] = []
+        while not fresh and time.perf_counter() - sent < 3 * bar_s + 1:
+            await asyncio.sleep(0.05)
+            fresh = [p for p in phrases if p["mood"] == [v, a] and p["start_time"] >= sent - 1e-6]
         if fresh:
-            latencies.append((min(p["start_time"] for p in fresh) - sent) * 1000)
+            wait = min(p["start_time"] for p in fresh) - sent
+            latencies.append(wait * 1000)
+            in_bars.append(wait / bar_s)
+        await asyncio.sleep(every)
     engine.stop()
     await task
     scheduler.stop(panic=True)
-    return latencies, scheduler.lateness_stats()
+    return latencies, in_bars, scheduler.lateness_stats()
 
 
 def _deadline_session(generator, minutes: float) -> tuple[int, int, float, float]:
@@ -91,11 +100,23 @@ def _deadline_session(generator, minutes: float) -> tuple[int, int, float, float
             rss_1min = _rss_mb()
 
     seconds = minutes * 60
+
     def change(i: int):
         return lambda c, now: c.set_mood(now, *_MOODS[i % 4], glide=1.0)
 
     script = [(float(t), change(i)) for i, t in enumerate(np.arange(5.0, seconds, 7.0))]
-    run_offline(conductor, generator, seconds, script=script, fulfil_request=fulfil, on_tick=tick)
+    first = {"done": False}
+
+    def first_then_timed(c: Conductor, gen, req: Request) -> None:
+        if first["done"]:
+            fulfil(c, gen, req)
+            return
+        first["done"] = True  # as the live engine does: the first phrase before the first bar
+        c.deliver(req.id, gen.next_phrase(req.context, req.valence, req.arousal, mode=req.mode,
+                                          meter=req.meter, bars=req.bars, rng=np.random.default_rng(req.seed)))
+
+    run_offline(conductor, generator, seconds, script=script, fulfil_request=first_then_timed, on_tick=tick,
+                collect=False)
     bars = int(seconds / 2)
     return conductor.misses, bars, rss_1min, _rss_mb()
 
@@ -150,22 +171,24 @@ async def _ingest(rate: int, seconds: float) -> tuple[int, int, float]:
     return sent, handled["n"], lag
 
 
-def run(*, model: str = "abc", changes: int = 12, every: float = 3.0, minutes: float = 10.0,
+def run(*, model: str = "abc", changes: int = 12, every: float = 1.0, minutes: float = 10.0,
         transitions: tuple[str, ...] = TRANSITIONS) -> None:
     generator = load_generator(model, prefer_gpu=False)
     cmd = f"moodscore bench realtime --model {model} --changes {changes} --minutes {minutes:g}"
     print(cmd)
-    print(f"1. event -> first note of material for the new mood, ms ({changes} changes, every {every:g} s)")
+    print(f"1. event -> first note of material made for the new mood ({changes} changes per mode):")
     lateness: list[dict] = []
     for tr in transitions:
-        lat, late = asyncio.run(_latency_run(generator, tr, changes, every))
+        lat, bars, late = asyncio.run(_latency_run(generator, tr, changes, every))
         lateness.append(late)
-        print(f"   {tr:<9} {_pct(lat)}")
+        print(f"   {tr:<9} ms: {_pct(lat)}")
+        print(f"   {'':<9} in bars of the old tempo: p50 {np.median(bars):.2f}  p99 {np.percentile(bars, 99):.2f}"
+              f"  max {max(bars):.2f}" if bars else "   (none)")
     print("2. scheduler lateness, sent - scheduled, ms, while phrases were generated:")
     for tr, late in zip(transitions, lateness):
         print(f"   {tr:<9} p50 {late['p50_ms']:.3f}  p99 {late['p99_ms']:.3f}  max {late['max_ms']:.3f}"
               f"  (n={late['count']})")
-    misses, bars, rss1, rss_end = _deadline_session(generator, minutes)
+    misses, _, rss1, rss_end = _deadline_session(generator, minutes)
     print(f"3. phrase deadline misses over {minutes:g} min (virtual clock, real generation times): {misses}")
     print(f"5. resident memory: {rss1:.1f} MB after 1 min, {rss_end:.1f} MB after {minutes:g} min")
     print("4. OSC ingest over loopback UDP (/mood/va datagrams):")

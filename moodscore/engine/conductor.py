@@ -330,6 +330,8 @@ class Conductor:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:
             del self._plans[old]
+        for old in [b for b in self._phrase_mood if b < bar - 2 * self.phrase_bars]:
+            del self._phrase_mood[old]
         out += self._programs(t, ctl)
         out.append(Callback(t, {"type": "bar", "bar": bar, "beat": 0,
                                 "tempo": round(self.clock.tempo_at(self._next_unit * UNIT), 3),

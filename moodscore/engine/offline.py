@@ -63,9 +63,10 @@ def apply_cut(timeline: Timeline, cut: Cut) -> None:
 
 def run(conductor: Conductor, generator, seconds: float, *, script: Sequence[tuple[float, Action]] = (),
         step: float = 0.01, fulfil_request: Callable[[Conductor, object, Request], None] = fulfil,
-        on_tick: Action | None = None) -> Timeline:
+        on_tick: Action | None = None, collect: bool = True) -> Timeline:
     """Play ``seconds`` of music, applying each ``(time, action)`` of ``script`` at its time;
-    ``on_tick`` runs at every step before the conductor advances."""
+    ``on_tick`` runs at every step before the conductor advances. With ``collect=False`` the
+    events are dropped as they come (long sessions that measure the engine, not the result)."""
     timeline = Timeline()
     actions = sorted(script, key=lambda item: item[0])
     next_action = 0
@@ -85,6 +86,8 @@ def run(conductor: Conductor, generator, seconds: float, *, script: Sequence[tup
         for request in conductor.requests():
             fulfil_request(conductor, generator, request)
         for item in conductor.advance(now):
+            if not collect:
+                continue
             if isinstance(item, Cut):
                 apply_cut(timeline, item)
             elif isinstance(item, Callback):
