@@ -112,6 +112,8 @@ class Conductor:
         self._next_unit = 0
         self._anchor = 0  # unit where bar 0 of the current plan begins
         self._pending_cut: float | None = None
+        self.generation_margin = 0.15  # seconds a re-anchored phrase leaves the worker
+        self._outgoing: tuple[int, dict[int, _Plan], dict[int, list[Note]]] | None = None
         self.clock = TempoMap(bpm=controls(0, 0, self.template).tempo_bpm)
 
     # -- inputs ------------------------------------------------------------------------------
@@ -150,6 +152,7 @@ class Conductor:
         start = now + self.lookahead
         self.clock = TempoMap(bpm=self._tempo(now), origin=start)
         self._next_unit = self._anchor = 0
+        self._outgoing = None
         self._plans.clear()
         self._accomp.clear()
         self._program.clear()
@@ -231,16 +234,21 @@ class Conductor:
         return self._phrase_mood[max(starts)] if starts else None
 
     def _reanchor(self, now: float) -> None:
-        """Start a new phrase at the next beat (or eighth, for ``immediate``)."""
+        """Start a new phrase at the next beat (or eighth, for ``immediate``) that leaves the
+        worker ``generation_margin`` seconds; what plays until then plays on."""
         unit = self._next_unit
+        while self.clock.time_at(unit * UNIT) < now + self.lookahead + self.generation_margin:
+            unit += 1
         if self.transition == "beat":
             beat_units = self._beat_units()
             rel = (unit - self._anchor) % beat_units
             unit += (beat_units - rel) % beat_units
         bars_done = (unit - self._anchor) // self.unit_per_bar
+        if self._outgoing is None or self._next_unit >= self._anchor:
+            self._outgoing = (self._anchor, self._plans, self._accomp)
         self._anchor = unit
         self._plans = {}
-        self._accomp.clear()
+        self._accomp = {}
         self._phrase_mood = {}
         self._pending_cut = self.clock.time_at(unit * UNIT)
         self._wanted.clear()
@@ -281,14 +289,20 @@ class Conductor:
         t = self.clock.time_at(beat)
         self.clock.set_tempo(beat, self._tempo(t))
         ctl = controls(*self.mood.at(t), self.template)
-        bar, pos = divmod(unit - self._anchor, self.unit_per_bar)
+        outgoing = self._outgoing is not None and unit < self._anchor
+        anchor, plans, accomp = self._anchor, self._plans, self._accomp
+        if outgoing and self._outgoing is not None:
+            anchor, plans, accomp = self._outgoing
+        bar, pos = divmod(unit - anchor, self.unit_per_bar)
         out: list[MidiEvent | Callback] = []
-        if pos == 0:
+        if pos == 0 and not outgoing:
             out += self._start_bar(bar, t, ctl)
+        elif pos == 0 and bar in plans:  # the old material plays on until the new anchor
+            accomp[bar] = self._bar_accomp(plans[bar], ctl, bar)
         if pos % self._beat_units() == 0:
             out.append(Callback(t, {"type": "beat", "bar": bar, "beat": pos // self._beat_units(),
                                     "tempo": round(self.clock.tempo_at(beat), 3), "time": round(t, 6)}))
-        plan = self._plans.get(bar)
+        plan = plans.get(bar)
         if plan is not None:
             lo, hi = pos * UNIT, (pos + 1) * UNIT
             melody = perform(plan.phrase, ctl, self.template.tonic)
@@ -298,7 +312,7 @@ class Conductor:
                 rel = n.start - offset
                 if lo <= rel < hi:
                     out += self._note(bar_beat + rel, n.duration, replace(n, channel=MELODY_CHANNEL))
-            for n in self._accomp.get(bar, []):
+            for n in accomp.get(bar, []):
                 if lo <= n.start < hi:
                     out += self._note(bar_beat + n.start, n.duration, n)
         if self._stinger_queue and pos % self._beat_units() == 0:
@@ -323,9 +337,7 @@ class Conductor:
         if first_of_phrase:  # ask for the following phrase now: one phrase ahead
             self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
         performed = perform(plan.phrase, ctl, self.template.tonic)
-        bar_notes = [n for n in arrange(performed, ctl, seed=self.seed + bar)
-                     if plan.index * self.meter.beats <= n.start < (plan.index + 1) * self.meter.beats]
-        self._accomp[bar] = [replace(n, start=n.start - plan.index * self.meter.beats) for n in bar_notes]
+        self._accomp[bar] = self._bar_accomp(plan, ctl, bar)
         for old in [b for b in self._accomp if b < bar - 1]:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:
@@ -345,6 +357,13 @@ class Conductor:
                                     "variation": plan.variation,
                                     "mood": list(plan.mood) if plan.mood else None}))
         return out
+
+    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int) -> list[Note]:
+        """The accompaniment of one bar (times from the bar start), arranged for the mood now."""
+        performed = perform(plan.phrase, ctl, self.template.tonic)
+        lo, hi = plan.index * self.meter.beats, (plan.index + 1) * self.meter.beats
+        return [replace(n, start=n.start - lo) for n in arrange(performed, ctl, seed=self.seed + bar)
+                if lo <= n.start < hi]
 
     def _variation(self, bar: int) -> _Plan:
         """The deadline was missed: play the last phrase's bar a scale step away (a sequence)."""
