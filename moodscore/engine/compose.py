@@ -4,7 +4,7 @@ The generator writes melodies in C in the corpus register; here they are perform
 the template's tonic and octave, given the mood's velocity, and arranged. Pure: the caller
 writes the files.
 
-Public API: :class:`Piece`, :func:`perform`, :func:`compose`, ``PHRASE_BARS``.
+Public API: :class:`Piece`, :func:`perform`, :func:`perform_note`, :func:`compose`, ``PHRASE_BARS``.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..models.abc import Spelled, body_to_abc, key_field, spell_midi, transpose_tokens
-from ..music import Meter, Phrase
+from ..music import Meter, Note, Phrase
 from .arranger import arrange
 from .template import Controls, Template, controls
 
@@ -39,11 +39,15 @@ def tonic_spelling(pc: int, mode: str) -> Spelled:
     return Spelled(sp.step, 4, sp.alter)
 
 
+def perform_note(note: Note, ctl: Controls, tonic: int) -> Note:
+    """One C-tonic note moved to ``tonic`` and the mood's octave, at the mood's velocity."""
+    shift = tonic - (12 if tonic > 6 else 0) + ctl.octave_shift_semitones
+    return replace(note, pitch=min(127, max(0, note.pitch + shift)), velocity=ctl.velocity)
+
+
 def perform(phrase: Phrase, ctl: Controls, tonic: int) -> Phrase:
     """Move a C-tonic phrase to ``tonic`` and the mood's octave, at the mood's velocity."""
-    shift = tonic - (12 if tonic > 6 else 0) + ctl.octave_shift_semitones
-    notes = [replace(n, pitch=min(127, max(0, n.pitch + shift)), velocity=ctl.velocity) for n in phrase.notes]
-    return replace(phrase, notes=notes, tonic=tonic)
+    return replace(phrase, notes=[perform_note(n, ctl, tonic) for n in phrase.notes], tonic=tonic)
 
 
 def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,

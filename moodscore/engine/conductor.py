@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..music import MODE_STEPS, Meter, Note, Phrase
 from .arranger import arrange
 from .clock import TempoMap
-from .compose import perform
+from .compose import perform, perform_note
 from .mood import MoodState
 from .stingers import STINGERS, stinger_notes
 from .template import Controls, Template, controls
@@ -305,13 +305,13 @@ class Conductor:
         plan = plans.get(bar)
         if plan is not None:
             lo, hi = pos * UNIT, (pos + 1) * UNIT
-            melody = perform(plan.phrase, ctl, self.template.tonic)
             offset = plan.index * self.meter.beats
             bar_beat = (unit - pos) * UNIT
-            for n in melody.notes:
+            for n in plan.phrase.notes:  # only this eighth's notes are performed, at its mood
                 rel = n.start - offset
                 if lo <= rel < hi:
-                    out += self._note(bar_beat + rel, n.duration, replace(n, channel=MELODY_CHANNEL))
+                    played = perform_note(n, ctl, self.template.tonic)
+                    out += self._note(bar_beat + rel, n.duration, replace(played, channel=MELODY_CHANNEL))
             for n in accomp.get(bar, []):
                 if lo <= n.start < hi:
                     out += self._note(bar_beat + n.start, n.duration, n)
@@ -337,7 +337,7 @@ class Conductor:
         if first_of_phrase:  # ask for the following phrase now: one phrase ahead
             self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
         performed = perform(plan.phrase, ctl, self.template.tonic)
-        self._accomp[bar] = self._bar_accomp(plan, ctl, bar)
+        self._accomp[bar] = self._bar_accomp(plan, ctl, bar, performed)
         for old in [b for b in self._accomp if b < bar - 1]:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:
@@ -358,9 +358,9 @@ class Conductor:
                                     "mood": list(plan.mood) if plan.mood else None}))
         return out
 
-    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int) -> list[Note]:
+    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, performed: Phrase | None = None) -> list[Note]:
         """The accompaniment of one bar (times from the bar start), arranged for the mood now."""
-        performed = perform(plan.phrase, ctl, self.template.tonic)
+        performed = performed or perform(plan.phrase, ctl, self.template.tonic)
         lo, hi = plan.index * self.meter.beats, (plan.index + 1) * self.meter.beats
         return [replace(n, start=n.start - lo) for n in arrange(performed, ctl, seed=self.seed + bar)
                 if lo <= n.start < hi]

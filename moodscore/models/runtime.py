@@ -124,18 +124,24 @@ class AbcGenerator:
         n = len(self.vocab)
         self.ticks = np.zeros(n, dtype=np.int64)
         self.playable = np.zeros(n, dtype=bool)
+        self._masks: dict[int, np.ndarray] = {}
         for i, tok in enumerate(self.vocab.tokens):
             if tok[0] in "^_=ABCDEFGabcdefgz":
                 self.ticks[i] = parse_token(tok).ticks
                 self.playable[i] = True
 
     def allowed(self, remaining: int) -> np.ndarray:
-        """Mask of the tokens that may come next with ``remaining`` ticks left in the bar."""
-        if remaining == 0:
-            mask = np.zeros(len(self.vocab), dtype=bool)
-            mask[self.vocab.bar] = True
-            return mask
-        return self.playable & (self.ticks <= remaining)
+        """Mask of the tokens that may come next with ``remaining`` ticks left in the bar
+        (built once per value: the decoding loop asks at every step)."""
+        mask = self._masks.get(remaining)
+        if mask is None:
+            if remaining == 0:
+                mask = np.zeros(len(self.vocab), dtype=bool)
+                mask[self.vocab.bar] = True
+            else:
+                mask = self.playable & (self.ticks <= remaining)
+            self._masks[remaining] = mask
+        return mask
 
     def _prompt(self, context: Phrase | None, meter: Meter, mode: str, budget: int) -> list[str]:
         header = self.vocab.header(meter, mode)
