@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import itertools
 import json
-import queue
 import re
 import secrets
 import shutil
@@ -31,19 +30,17 @@ import threading
 import time
 import wave
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mido
 import numpy as np
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
-from websockets.sync.client import connect
-
 from moodscore.engine.template import controls
+from support import WsClient, free_port, wait_until
 
 if TYPE_CHECKING:
     from conftest import JackServer
@@ -54,22 +51,6 @@ CALM, TENSE = (-0.7, -0.8), (-0.8, 0.9)
 LOOKAHEAD_S = 0.2  # the conductor's default: events are scheduled this far ahead
 STINGER_CHANNEL, PANIC_CCS = 3, (123, 120, 121, 64)
 START_S = 60.0  # loading a 148 MB soundfont or the model on a busy machine takes a while
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
-               why: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout:g} s. {why()}")
-        time.sleep(0.01)
-    return result
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def jack_ports(kind: str | None = None) -> list[str]:
@@ -251,48 +232,6 @@ class Receiver:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        self._reader.join(10)
-
-
-class WsClient:
-    """A subscribed WebSocket client: events in ``events`` as (arrival, event), replies in order."""
-
-    def __init__(self, port: int) -> None:
-        self._stack = ExitStack()
-        self.ws = self._stack.enter_context(connect(f"ws://127.0.0.1:{port}", open_timeout=10,
-                                                    max_size=None))
-        self.events: list[tuple[float, dict]] = []
-        self.replies: queue.Queue[tuple[float, dict]] = queue.Queue()
-        self.closed: BaseException | None = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        assert self.request({"type": "subscribe"}) == {"type": "ack"}
-
-    def _read(self) -> None:
-        try:
-            for frame in self.ws:
-                data, at = json.loads(frame), time.perf_counter()
-                if data["type"] in ("ack", "error"):
-                    self.replies.put((at, data))
-                else:
-                    self.events.append((at, data))
-        except Exception as err:  # noqa: BLE001 - kept to be reported by whoever asks
-            self.closed = err
-        else:
-            self.closed = ConnectionError("closed")
-
-    def request(self, message: dict | str) -> dict:
-        self.ws.send(message if isinstance(message, str) else json.dumps(message))
-        try:
-            return self.replies.get(timeout=10)[1]
-        except queue.Empty:
-            raise AssertionError(f"no reply to {str(message)[:80]!r} (connection: {self.closed})") from None
-
-    def of(self, kind: str, since: float = 0.0) -> list[tuple[float, dict]]:
-        return [(at, e) for at, e in list(self.events) if e["type"] == kind and at >= since]
-
-    def close(self) -> None:
-        self._stack.close()
         self._reader.join(10)
 
 

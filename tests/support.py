@@ -1,0 +1,143 @@
+"""Test support shared across folders: waiting, free ports, a subscribed WebSocket client, and
+``moodscore serve`` in a process of its own with no MIDI hardware (it records to a file).
+
+``import support`` works from any test: ``tests/conftest.py`` puts this folder on ``sys.path``.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import connect
+
+START_S = 60.0  # loading the model on a busy machine takes a while
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
+               why: Callable[[], str] = lambda: "") -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout:g} s. {why()}")
+        time.sleep(0.01)
+    return result
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class WsClient:
+    """A subscribed WebSocket client: events in ``events`` as (arrival, event), replies in order."""
+
+    def __init__(self, port: int) -> None:
+        self._stack = ExitStack()
+        self.ws = self._stack.enter_context(connect(f"ws://127.0.0.1:{port}", open_timeout=10,
+                                                    max_size=None))
+        self.events: list[tuple[float, dict]] = []
+        self.replies: queue.Queue[tuple[float, dict]] = queue.Queue()
+        self.closed: BaseException | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        assert self.request({"type": "subscribe"}) == {"type": "ack"}
+
+    def _read(self) -> None:
+        try:
+            for frame in self.ws:
+                data, at = json.loads(frame), time.perf_counter()
+                if data["type"] in ("ack", "error"):
+                    self.replies.put((at, data))
+                else:
+                    self.events.append((at, data))
+        except Exception as err:  # noqa: BLE001 - kept to be reported by whoever asks
+            self.closed = err
+        else:
+            self.closed = ConnectionError("closed")
+
+    def request(self, message: dict | str) -> dict:
+        self.ws.send(message if isinstance(message, str) else json.dumps(message))
+        try:
+            return self.replies.get(timeout=10)[1]
+        except queue.Empty:
+            raise AssertionError(f"no reply to {str(message)[:80]!r} (connection: {self.closed})") from None
+
+    def of(self, kind: str, since: float = 0.0) -> list[tuple[float, dict]]:
+        return [(at, e) for at, e in list(self.events) if e["type"] == kind and at >= since]
+
+    def close(self) -> None:
+        self._stack.close()
+        self._reader.join(10)
+
+
+
+class Engine:
+    """``moodscore serve --record`` on free ports, with a subscribed :class:`WsClient`.
+
+    ``events`` are what the engine sent back (beat, bar, phrase); ``recording()`` is the MIDI
+    file it wrote, read after :meth:`close` (the recorder flushes on exit)."""
+
+    def __init__(self, folder: Path, *extra: str, model: str = "lstm") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.record, self.log_path = folder / "engine.mid", folder / "engine.log"
+        self.osc_port, self.ws_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+        cmd = [sys.executable, "-m", "moodscore.cli", "serve", "--record", str(self.record),
+               "--osc-port", str(self.osc_port), "--ws-port", str(self.ws_port),
+               "--model", model, *extra]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.ws: WsClient | None = None
+        try:
+            wait_until(lambda: self._alive() and "playing;" in self.log(), START_S,
+                       "'playing' from moodscore serve", self.log)
+            self.ws = WsClient(self.ws_port)
+        except BaseException:
+            self.close()
+            raise
+
+    def _alive(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"moodscore serve exited with {self.proc.returncode}:\n{self.log()}")
+        return True
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def of(self, kind: str, since: float = 0.0) -> list[tuple[float, dict]]:
+        assert self.ws is not None
+        return self.ws.of(kind, since)
+
+    def moods(self, since: float = 0.0) -> list[tuple[float, float]]:
+        """The (valence, arousal) of each phrase the engine made since ``since``."""
+        return [tuple(e["mood"]) for _, e in self.of("phrase", since) if e.get("mood")]
+
+    def summary(self) -> dict:
+        """The statistics ``moodscore serve`` logs as it stops (after :meth:`close`)."""
+        line = next(line for line in self.log().splitlines() if "moodscore.serve: stopped: " in line)
+        return ast.literal_eval(line.split("stopped: ", 1)[1])  # type: ignore[no-any-return]
+
+    def close(self) -> int | None:
+        """SIGINT, as Ctrl-C would; the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self.ws is not None:
+            self.ws.close()
+        return self.proc.returncode
