@@ -135,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
 
+    r = sub.add_parser("render", help="temp-score a film cue sheet (JSON or CSV) to MIDI, and WAV")
+    r.add_argument("cues", type=Path, help="cue sheet: .json, or .csv with --fps")
+    r.add_argument("-o", "--output", type=_writable, required=True, help="Standard MIDI File to write")
+    r.add_argument("--wav", type=_writable, default=None, help="also render audio with FluidSynth")
+    r.add_argument("--fps", default=None, help="frame rate: 23.976, 24, 25, 29.97 (drop-frame), "
+                   "29.97ndf or 30; required for CSV, overrides JSON's frame_rate")
+    r.add_argument("--model", choices=["abc", "lstm"], default="abc")
+    r.add_argument("--seed", type=_at_least("--seed", 0), default=0)
+    r.add_argument("--preset", type=Path, default=None, help="JSON emotion template")
+    r.add_argument("--soundfont", default=None, help="SF2 for --wav (default: the GM soundfont installed)")
+
     sub.add_parser("schema", help="print the JSON Schema of every message and event")
 
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
@@ -238,6 +249,29 @@ def _serve(args: argparse.Namespace) -> None:
     run(opts)
 
 
+def _render(args: argparse.Namespace) -> None:
+    from .engine.template import Template, load_preset
+    from .film import cuesheet, timecode
+    from .film.render import render
+
+    sheet = cuesheet.load(args.cues, args.fps)  # every cue checked before anything is made
+    template = load_preset(args.preset) if args.preset else Template()
+    report = render(sheet, args.output, model=args.model, wav_path=args.wav, soundfont=args.soundfont,
+                    template=template, seed=args.seed)
+    rate = sheet.rate
+    print(f"{sheet.title}: {len(sheet.cues)} cues at {rate.label} fps, file starts at "
+          f"{timecode.format_frames(sheet.start, rate)}")
+    for fit in report.score.fits:
+        cue = fit.cue
+        print(f"  {cue.name:<6} {timecode.format_frames(cue.start, rate)} - "
+              f"{timecode.format_frames(cue.end, rate)}  {fit.bars:>3} bars at {fit.bpm:6.2f} BPM "
+              f"(mood's own {fit.mood_bpm:.0f})  v={cue.valence:+.2f} a={cue.arousal:+.2f}  {cue.mood}")
+    print(f"wrote {report.midi}: {report.seconds:.1f} s of music in {report.render_s:.2f} s "
+          f"({report.speed:.0f}x real time)")
+    if report.wav is not None:
+        print(f"wrote {report.wav}")
+
+
 def _schema(args: argparse.Namespace) -> None:
     import json
 
@@ -247,7 +281,7 @@ def _schema(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
-            "evaluate": _evaluate, "serve": _serve, "schema": _schema}
+            "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
