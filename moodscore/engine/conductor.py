@@ -174,6 +174,10 @@ class Conductor:
         """Whether a request still matters (a newer one for its bars makes it moot)."""
         return request_id in self._wanted
 
+    def span(self, request_id: int) -> tuple[int, int] | None:
+        """(first bar, bars) a still-wanted request is for, counted from the current anchor."""
+        return self._wanted.get(request_id)
+
     def deliver(self, request_id: int, phrase: Phrase) -> bool:
         """Accept generated material; False when it is no longer wanted or came too late."""
         span = self._wanted.pop(request_id, None)

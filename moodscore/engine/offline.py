@@ -63,17 +63,19 @@ def apply_cut(timeline: Timeline, cut: Cut) -> None:
 
 def run(conductor: Conductor, generator, seconds: float, *, script: Sequence[tuple[float, Action]] = (),
         step: float = 0.01, fulfil_request: Callable[[Conductor, object, Request], None] = fulfil,
-        on_tick: Action | None = None, collect: bool = True) -> Timeline:
+        on_tick: Action | None = None, collect: bool = True, stop_at: float | None = None) -> Timeline:
     """Play ``seconds`` of music, applying each ``(time, action)`` of ``script`` at its time;
     ``on_tick`` runs at every step before the conductor advances. With ``collect=False`` the
-    events are dropped as they come (long sessions that measure the engine, not the result)."""
+    events are dropped as they come (long sessions that measure the engine, not the result).
+    The music stops at ``stop_at`` (default ``seconds``): a later stop lets what was scheduled
+    in the last ``lookahead`` seconds ring out to it."""
     timeline = Timeline()
     actions = sorted(script, key=lambda item: item[0])
     next_action = 0
     conductor.play(0.0)
     steps = int(round(seconds / step))
     for i in range(steps + 1):
-        now = i * step
+        now = min(i * step, seconds)  # the last step lands on seconds, never past it
         if on_tick is not None:
             on_tick(conductor, now)
         while next_action < len(actions) and actions[next_action][0] <= now:
@@ -94,6 +96,6 @@ def run(conductor: Conductor, generator, seconds: float, *, script: Sequence[tup
                 timeline.callbacks.append(item)
             else:
                 timeline.events.append(item)
-    for cut in conductor.stop(seconds):
+    for cut in conductor.stop(seconds if stop_at is None else stop_at):
         apply_cut(timeline, cut)
     return timeline

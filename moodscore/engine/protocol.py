@@ -7,7 +7,7 @@ WebSocket clients with :func:`ack` / :func:`error_reply`. Subscribers get beat, 
 events as compact JSON from :func:`event_json`. This is the edge: inside, values are trusted.
 
 Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_reply`,
-:func:`event_json`, :func:`json_schema`, :class:`RejectStats`, :class:`ProtocolError`,
+:func:`event_json`, :func:`json_schema`, :func:`osc_of`, :class:`RejectStats`, :class:`ProtocolError`,
 ``Message`` (the union of :class:`VAMessage`, :class:`ValenceMessage`, :class:`ArousalMessage`,
 :class:`StingerMessage`, :class:`TransitionMessage`, :class:`TempoMessage`, :class:`PlayMessage`,
 :class:`StopMessage`, :class:`SubscribeMessage`), :class:`BeatEvent`, :class:`BarEvent`,
@@ -346,6 +346,18 @@ def parse_osc(address: str, args: Sequence[object]) -> Message:
         return _validate(_MESSAGES, data, "message")  # type: ignore[no-any-return]
     except ProtocolError as err:
         raise ProtocolError(f"{address}: {err}", "osc") from None
+
+
+def osc_of(message: Message) -> tuple[str, list[float | str]]:
+    """The OSC address and arguments that carry ``message`` (not ``subscribe``: WebSocket only)."""
+    kind = message.type
+    for address, (name, spec) in _OSC.items():
+        if name == kind:
+            args = [getattr(message, field) for _, _, field, _ in spec]
+            while args and args[-1] is None:  # optional trailing arguments left out
+                args.pop()
+            return address, args
+    raise ProtocolError(f"{kind} messages travel over WebSocket only, not OSC", "osc")
 
 
 # --- replies, events, schema ---------------------------------------------------------------

@@ -84,21 +84,28 @@ def seconds_to_ticks(tempos: Sequence[Tempo], times: Sequence[float], ticks_per_
     return [round(grid.ticks(t)) for t in times]
 
 
-def _message(e: MidiEvent) -> mido.Message:
-    if e.kind in ("note_on", "note_off"):
-        return mido.Message(e.kind, channel=e.channel, note=e.data1, velocity=e.data2)
-    if e.kind == "program_change":
-        return mido.Message("program_change", channel=e.channel, program=e.data1)
-    if e.kind == "control_change":
-        return mido.Message("control_change", channel=e.channel, control=e.data1, value=e.data2)
-    raise ConfigError(f"unknown MIDI event kind {e.kind!r}")
+_STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_change": 0xC0}
 
 
-def _track(timed: list[tuple[int, int, mido.Message | mido.MetaMessage]], end: int) -> mido.MidiTrack:
+def _message(e: MidiEvent, time: int) -> mido.Message:
+    if e.kind not in _STATUS:
+        raise ConfigError(f"unknown MIDI event kind {e.kind!r}")
+    status = _STATUS[e.kind] | e.channel
+    data = [status, e.data1] if e.kind == "program_change" else [status, e.data1, e.data2]
+    return mido.Message.from_bytes(data, time=time)  # made once, with its delta time
+
+
+_Timed = list[tuple[int, int, "mido.MetaMessage | MidiEvent"]]
+
+
+def _track(timed: _Timed, end: int) -> mido.MidiTrack:
     track = mido.MidiTrack()
     now = 0
-    for tick, _, msg in sorted(timed, key=lambda x: (x[0], x[1])):
-        track.append(msg.copy(time=tick - now))
+    for tick, _, item in sorted(timed, key=lambda x: (x[0], x[1])):
+        if isinstance(item, MidiEvent):
+            track.append(_message(item, tick - now))
+        else:
+            track.append(item.copy(time=tick - now))
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
     return track
@@ -111,7 +118,7 @@ def timeline_midi(events: Sequence[MidiEvent], *, tempos: Sequence[Tempo], meter
     grid = _Grid(tempos, ticks_per_beat)
     last = max([e.time for e in events] + [m.time for m in markers] + [end or 0.0])
     end_tick = round(grid.ticks(last))
-    head: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
+    head: _Timed = [
         (0, 0, mido.MetaMessage("track_name", name=_latin1(title))),
         (0, 2, mido.MetaMessage("time_signature", numerator=meter.numerator,
                                 denominator=meter.denominator, clocks_per_click=24,
@@ -126,12 +133,14 @@ def timeline_midi(events: Sequence[MidiEvent], *, tempos: Sequence[Tempo], meter
         head.append((round(grid.ticks(m.time)), 4, mido.MetaMessage("marker", text=_latin1(m.text))))
     mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     mid.tracks.append(_track(head, end_tick))
-    by_channel: dict[int, list[tuple[int, int, mido.Message | mido.MetaMessage]]] = {}
+    by_channel: dict[int, _Timed] = {}
+    order = {"program_change": 0, "control_change": 1, "note_off": 2, "note_on": 3}
     for e in events:
         # at one tick: program changes, then note-offs, then note-ons (a repeated note restrikes)
-        order = {"program_change": 0, "control_change": 1, "note_off": 2, "note_on": 3}[e.kind]
-        by_channel.setdefault(e.channel, []).append((round(grid.ticks(e.time)), order, _message(e)))
+        by_channel.setdefault(e.channel, []).append((round(grid.ticks(e.time)), order.get(e.kind, 4), e))
     for channel, timed in sorted(by_channel.items()):
+        if not any(isinstance(e, MidiEvent) and e.kind == "note_on" for _, _, e in timed):
+            continue  # a part that never plays (only its program change) gets no track
         name = TRACK_NAMES.get(channel) or TRACK_NAMES_EXTRA.get(channel) or f"Channel {channel + 1}"
         timed.append((0, -1, mido.MetaMessage("track_name", name=name)))
         mid.tracks.append(_track(timed, end_tick))

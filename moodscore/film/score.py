@@ -13,10 +13,11 @@ Public API: :class:`CueFit`, :class:`Score`, :func:`fit_tempo`, :func:`score`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..engine.conductor import Callback, Conductor, MidiEvent
-from ..engine.offline import Cut, apply_cut, run
+from ..engine.conductor import Callback, Conductor, MidiEvent, Request
+from ..engine.offline import fulfil, run
 from ..engine.template import Template, controls
 from ..music import Meter
 from .cuesheet import Cue, CueSheet, CueSheetError
@@ -43,6 +44,7 @@ class Score:
     fits: list[CueFit]
     events: list[MidiEvent] = field(default_factory=list)  # seconds from the top of the file
     phrase_starts: list[tuple[str, float]] = field(default_factory=list)  # (cue, seconds)
+    misses: int = 0  # bars that had no phrase in time: none, when rendering offline
 
 
 def fit_tempo(seconds: float, mood_bpm: float, meter: Meter, phrase_bars: int = 4) -> tuple[float, int, int]:
@@ -77,6 +79,15 @@ def _fit(sheet: CueSheet, cue: Cue, template: Template, meter: Meter) -> CueFit:
     return CueFit(cue, start, end, bpm, bars, pb, mood_bpm)
 
 
+def _within(bars: int) -> Callable[[Conductor, object, Request], None]:
+    """Generate only the phrases that start inside the cue (the conductor asks one ahead)."""
+    def fulfil_request(conductor: Conductor, generator: object, request: Request) -> None:
+        span = conductor.span(request.id)
+        if span is not None and span[0] < bars:
+            fulfil(conductor, generator, request)
+    return fulfil_request
+
+
 def score(sheet: CueSheet, generator, *, template: Template | None = None, meter: Meter = Meter(),
           seed: int = 0, step: float = 0.1) -> Score:
     """Every cue of ``sheet`` as MIDI events in seconds from the top of the file."""
@@ -90,11 +101,14 @@ def score(sheet: CueSheet, generator, *, template: Template | None = None, meter
         conductor.set_tempo_override(fit.bpm)
         lead = conductor.lookahead  # play(0) puts the first downbeat here
         length = fit.end - fit.start
-        timeline = run(conductor, generator, lead + length, step=step)
-        apply_cut(timeline, Cut(lead + length))  # the hit: nothing sounds past the out point
+        # advance until every eighth before the out point is scheduled, and not one more (no
+        # bar past the cue is begun); the music stops on the hit: nothing sounds past it
+        timeline = run(conductor, generator, length - 1e-6, step=step, stop_at=lead + length,
+                       fulfil_request=_within(fit.bars))
         shift = fit.start - lead
         out.events += [MidiEvent(e.time + shift, e.kind, e.channel, e.data1, e.data2)
                        for e in timeline.events]
+        out.misses += conductor.misses
         out.phrase_starts += [(fit.cue.name, c.time + shift) for c in timeline.callbacks
                               if isinstance(c, Callback) and c.event["type"] == "phrase"]
     out.events.sort(key=lambda e: (e.time, e.kind != "note_off"))

@@ -76,6 +76,7 @@ def test_the_music_starts_on_each_in_point_and_stops_by_its_out_point(rendered: 
 def test_phrase_boundaries_land_on_the_cue_points_within_a_frame() -> None:
     sheet = cuesheet.load(EXAMPLE)
     result = score(sheet, load_generator("lstm"))
+    assert result.misses == 0
     for fit in result.fits:
         starts = [t for name, t in result.phrase_starts if name == fit.cue.name]
         phrase_s = fit.phrase_bars * 4 * 60 / fit.bpm
