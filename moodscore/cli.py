@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--title", default=None)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime"], default="models")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render"], default="models")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
     b.add_argument("--minutes", type=float, default=10.0, help="realtime: length of the deadline session")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -145,6 +145,31 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_at_least("--seed", 0), default=0)
     r.add_argument("--preset", type=Path, default=None, help="JSON emotion template")
     r.add_argument("--soundfont", default=None, help="SF2 for --wav (default: the GM soundfont installed)")
+
+    from .track.settings import arg_type
+
+    k = sub.add_parser("track", help="camera tracker: a face's expression -> /mood/va over OSC "
+                       "(needs the tracker extra)")
+    src = k.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=_at_least("--camera", 0), metavar="N", help="webcam device index")
+    src.add_argument("--video", type=Path, metavar="PATH", help="video file, played in real time")
+    src.add_argument("--image", type=Path, metavar="PATH",
+                     help="still image (one frame unless --frames/--seconds)")
+    k.add_argument("--host", default="127.0.0.1", help="where the engine listens for OSC")
+    k.add_argument("--port", type=_at_least("--port", 1), default=9000,
+                   help="the engine's --osc-port (default 9000)")
+    k.add_argument("--rate", type=arg_type("rate_hz", "--rate"), default=10.0,
+                   help="at most this many messages a second (default 10)")
+    k.add_argument("--smoothing", type=arg_type("smoothing_s", "--smoothing"), default=0.5,
+                   help="smoothing time constant in seconds, 0 for none (default 0.5)")
+    k.add_argument("--hold", type=arg_type("hold_s", "--hold"), default=2.0,
+                   help="seconds the last mood is held when the face is lost (default 2)")
+    k.add_argument("--decay", type=arg_type("decay_s", "--decay"), default=3.0,
+                   help="then the time constant of the fade to neutral, seconds (default 3)")
+    k.add_argument("--dry-run", action="store_true", help="print each message as a JSON line, send nothing")
+    k.add_argument("--frames", type=_at_least("--frames", 1), default=None, help="stop after N frames")
+    k.add_argument("--seconds", type=arg_type("run_s", "--seconds"), default=None,
+                   help="stop after S seconds")
 
     sub.add_parser("schema", help="print the JSON Schema of every message and event")
 
@@ -219,6 +244,11 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "render":
+        from .film import bench as render_bench
+
+        render_bench.run(("abc", "lstm") if args.model == "all" else (args.model,))
+        return
     if args.suite == "realtime":
         from . import bench_realtime
 
@@ -272,6 +302,33 @@ def _render(args: argparse.Namespace) -> None:
         print(f"wrote {report.wav}")
 
 
+def _track(args: argparse.Namespace) -> None:
+    from .track import TrackError
+    from .track.settings import TrackSettings
+
+    settings = TrackSettings(rate_hz=args.rate, smoothing_s=args.smoothing, hold_s=args.hold,
+                             decay_s=args.decay)
+    try:
+        from .track.sources import open_source
+        from .track.tracker import JsonOutput, MoodTracker, OscOutput, run
+    except ImportError as err:
+        raise TrackError(f"the tracker needs {err.name}: pip install 'moodscore[tracker]'") from err
+    frames = args.frames
+    if args.image is not None and frames is None and args.seconds is None:
+        frames = 1  # a photo: one reading, one message
+    source = open_source(args.camera, args.video, args.image)
+    try:
+        output = JsonOutput() if args.dry_run else OscOutput(args.host, args.port)
+        try:
+            stats = run(source, MoodTracker(settings), output, frames=frames, seconds=args.seconds)
+        finally:
+            output.close()
+    finally:
+        source.close()
+    where = "stdout (dry run)" if args.dry_run else f"{args.host}:{args.port}"
+    print(f"track {source.name}: {stats.summary()} to {where}", file=sys.stderr)
+
+
 def _schema(args: argparse.Namespace) -> None:
     import json
 
@@ -281,7 +338,8 @@ def _schema(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
-            "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema}
+            "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema,
+            "track": _track}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

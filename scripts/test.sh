@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(jackd2 fluidsynth fluid-soundfont-gm liblo-tools)
+need=(jackd2 fluidsynth fluid-soundfont-gm liblo-tools mono-mcs mono-runtime godot3-server chromium)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -18,5 +18,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-pip install -q -e ".[train,test]"
+pip install -q -e ".[train,test,film,tracker]"
 python -m pytest -q "$@"

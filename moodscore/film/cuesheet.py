@@ -198,7 +198,7 @@ def parse_csv(text: str, fps: str | None, title: str = "moodscore temp score",
         raise CueSheetError("a CSV cue sheet needs a header row with cue, in, out and mood "
                             f"(or valence and arousal); got {', '.join(header) or 'none'}")
     reader.fieldnames = header
-    rows = []
+    rows: list[dict[str, str]] = []
     for raw in reader:
         if None in raw:
             raise CueSheetError(f"cue #{len(rows) + 1}: the row has more fields than the header")

@@ -1,0 +1,128 @@
+// The client's edge: every value is checked here, before it is encoded, with a message that
+// says what is allowed (the same ranges the engine enforces, so a refusal shows up as an
+// exception in the game's code instead of a counted reject in the engine's log).
+using System;
+
+namespace Moodscore
+{
+    /// <summary>When new musical material takes effect after a mood change.</summary>
+    public enum TransitionMode
+    {
+        Immediate,
+        Beat,
+        Bar,
+        Phrase,
+    }
+
+    /// <summary>Which events a WebSocket subscriber receives.</summary>
+    [Flags]
+    public enum MoodscoreEvents
+    {
+        None = 0,
+        Beat = 1,
+        Bar = 2,
+        Phrase = 4,
+        All = Beat | Bar | Phrase,
+    }
+
+    /// <summary>Checks of values going to the engine; each throws with the allowed range.</summary>
+    public static class MoodInput
+    {
+        public const float MaxGlideSeconds = 60f;
+        public const float MinBpm = 20f;
+        public const float MaxBpm = 300f;
+        public const int MaxStingerLength = 64;
+
+        /// <summary>The four transition modes as the protocol spells them.</summary>
+        public static readonly string[] TransitionNames = { "immediate", "beat", "bar", "phrase" };
+
+        /// <summary>Valence or arousal: finite, in [-1, 1].</summary>
+        public static float Axis(string name, float value)
+        {
+            if (float.IsNaN(value) || float.IsInfinity(value) || value < -1f || value > 1f)
+                throw new ArgumentOutOfRangeException(name, value,
+                    name + " must be a finite number in [-1, 1]");
+            return value;
+        }
+
+        /// <summary>Glide seconds: finite, in [0, 60]; null means the engine's default.</summary>
+        public static float? Glide(float? seconds)
+        {
+            if (seconds.HasValue)
+            {
+                float s = seconds.Value;
+                if (float.IsNaN(s) || float.IsInfinity(s) || s < 0f || s > MaxGlideSeconds)
+                    throw new ArgumentOutOfRangeException("glide", s,
+                        "glide must be a finite number of seconds in [0, 60], or null for the engine default");
+            }
+            return seconds;
+        }
+
+        /// <summary>Tempo: 0 (back to the mood's tempo) or finite in [20, 300] BPM.</summary>
+        public static float Bpm(float bpm)
+        {
+            if (bpm != 0f && (float.IsNaN(bpm) || float.IsInfinity(bpm) || bpm < MinBpm || bpm > MaxBpm))
+                throw new ArgumentOutOfRangeException("bpm", bpm,
+                    "bpm must be 0 (back to the mood's tempo) or a finite number in [20, 300]");
+            return bpm;
+        }
+
+        /// <summary>A stinger name: 1 to 64 characters from A-Z a-z 0-9 _ -.</summary>
+        public static string Stinger(string name)
+        {
+            if (name == null)
+                throw new ArgumentNullException("name", "stinger name must be 1 to 64 characters from A-Z a-z 0-9 _ -");
+            bool ok = name.Length >= 1 && name.Length <= MaxStingerLength;
+            for (int i = 0; ok && i < name.Length; i++)
+            {
+                char c = name[i];
+                ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                     || c == '_' || c == '-';
+            }
+            if (!ok)
+                throw new ArgumentException("stinger name must be 1 to 64 characters from A-Z a-z 0-9 _ - "
+                                            + "(the engine knows rise, fall, hit, victory, defeat, discovery), got \""
+                                            + Shorten(name) + "\"", "name");
+            return name;
+        }
+
+        /// <summary>A transition mode as the protocol spells it: immediate, beat, bar or phrase.</summary>
+        public static string Transition(string mode)
+        {
+            if (mode != null)
+                foreach (string known in TransitionNames)
+                    if (known == mode)
+                        return mode;
+            throw new ArgumentException("transition mode must be one of immediate, beat, bar, phrase, got "
+                                        + (mode == null ? "null" : "\"" + Shorten(mode) + "\""), "mode");
+        }
+
+        /// <summary>The protocol's name of a <see cref="TransitionMode"/>.</summary>
+        public static string Transition(TransitionMode mode)
+        {
+            int i = (int)mode;
+            if (i < 0 || i >= TransitionNames.Length)
+                throw new ArgumentOutOfRangeException("mode", mode,
+                    "transition mode must be one of Immediate, Beat, Bar, Phrase");
+            return TransitionNames[i];
+        }
+
+        /// <summary>The event names of a subscription, e.g. ["beat", "phrase"].</summary>
+        public static string[] EventNames(MoodscoreEvents events)
+        {
+            if ((events & ~MoodscoreEvents.All) != 0)
+                throw new ArgumentOutOfRangeException("events", events,
+                    "events must combine Beat, Bar and Phrase");
+            var names = new System.Collections.Generic.List<string>(3);
+            if ((events & MoodscoreEvents.Beat) != 0) names.Add("beat");
+            if ((events & MoodscoreEvents.Bar) != 0) names.Add("bar");
+            if ((events & MoodscoreEvents.Phrase) != 0) names.Add("phrase");
+            return names.ToArray();
+        }
+
+        static string Shorten(string text)
+        {
+            return text.Length <= 40 ? text : text.Substring(0, 40) + "...";
+        }
+    }
+}
