@@ -11,6 +11,7 @@ Public API: :class:`RenderReport`, :func:`render`, :func:`tempo_map`, :func:`smp
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,11 @@ def render(sheet: CueSheet, midi_path: str | os.PathLike[str], *, model: str = "
            wav_path: str | os.PathLike[str] | None = None, soundfont: str | None = None,
            template: Template | None = None, seed: int = 0, generator: object = None) -> RenderReport:
     """Write ``midi_path`` (and ``wav_path`` through FluidSynth) for ``sheet``."""
+    if wav_path is not None:  # a missing synth is said before anything is generated
+        from ..export.audio import find_soundfont, fluidsynth_path
+
+        fluidsynth_path()
+        find_soundfont(soundfont)
     if generator is None:
         from ..models.runtime import load_generator
 
@@ -87,14 +93,23 @@ def render(sheet: CueSheet, midi_path: str | os.PathLike[str], *, model: str = "
     t0 = time.perf_counter()
     result = score(sheet, generator, template=template, meter=meter, seed=seed)
     end = max(f.end for f in result.fits)
-    write_timeline_midi(midi_path, result.events, tempos=tempo_map(result.fits, meter), meter=meter,
-                        markers=markers(sheet, result.fits), smpte=smpte_of(sheet),
-                        title=sheet.title, end=end)
-    render_s = time.perf_counter() - t0
-    wav = None
-    if wav_path is not None:
-        from ..export.audio import midi_to_wav
+    target = Path(midi_path)
+    # with a WAV, the MIDI file appears only once the audio made from it has: both or neither
+    staging = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.mid") \
+        if wav_path is not None else target
+    try:
+        write_timeline_midi(staging, result.events, tempos=tempo_map(result.fits, meter), meter=meter,
+                            markers=markers(sheet, result.fits), smpte=smpte_of(sheet),
+                            title=sheet.title, end=end)
+        render_s = time.perf_counter() - t0
+        wav = None
+        if wav_path is not None:
+            from ..export.audio import midi_to_wav
 
-        midi_to_wav(midi_path, wav_path, soundfont=soundfont)
-        wav = Path(wav_path)
-    return RenderReport(result, Path(midi_path), wav, end, render_s)
+            midi_to_wav(staging, wav_path, soundfont=soundfont)
+            wav = Path(wav_path)
+            os.replace(staging, target)
+    finally:
+        if staging != target:
+            staging.unlink(missing_ok=True)
+    return RenderReport(result, target, wav, end, render_s)

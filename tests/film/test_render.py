@@ -142,3 +142,37 @@ def test_a_malformed_sheet_writes_nothing_and_names_cue_and_field(tmp_path: Path
     assert len(done.stderr.strip().splitlines()) == 1
     assert re.search(says, done.stderr), done.stderr
     assert list(tmp_path.iterdir()) == [bad]  # no MIDI, no WAV, no temporary file
+
+
+def test_wav_through_fluidsynth_follows_the_cues(tmp_path: Path) -> None:
+    import wave
+
+    import numpy as np
+
+    sheet = tmp_path / "two.json"
+    sheet.write_text(json.dumps({"frame_rate": "25", "cues": [
+        {"cue": "1M01", "in": "00:00:01:00", "out": "00:00:11:00", "mood": "calm"},
+        {"cue": "1M02", "in": "00:00:13:00", "out": "00:00:23:00", "mood": "angry"}]}))
+    mid, wav = tmp_path / "two.mid", tmp_path / "two.wav"
+    done = moodscore("render", sheet, "-o", mid, "--wav", wav, "--model", "lstm")
+    assert done.returncode == 0, done.stderr
+    with wave.open(str(wav)) as w:
+        rate = w.getframerate()
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(float)
+    audio = audio.reshape(-1, 2).mean(axis=1)
+
+    def rms(a: float, b: float) -> float:
+        return float(np.sqrt(np.mean(audio[int(a * rate):int(b * rate)] ** 2)))
+
+    # the file starts at the first cue (00:00:01:00): calm is 0-10 s, a gap, angry 12-22 s
+    calm, gap, angry = rms(0.5, 9.5), rms(10.8, 11.9), rms(12.5, 21.5)
+    assert calm > 100 and angry > 1.5 * calm, (calm, angry)  # not silent, and the cue changes it
+    assert gap < 0.2 * calm, (gap, calm)  # the gap between cues is silent (after the release)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.json", "two.mid", "two.wav"]
+
+
+def test_a_missing_soundfont_is_said_before_anything_is_written(tmp_path: Path) -> None:
+    done = moodscore("render", EXAMPLE, "-o", tmp_path / "a.mid", "--wav", tmp_path / "a.wav",
+                     "--soundfont", tmp_path / "none.sf2")
+    assert done.returncode == 2 and "soundfont" in done.stderr and "is not a file" in done.stderr
+    assert list(tmp_path.iterdir()) == []
