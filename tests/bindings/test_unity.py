@@ -353,7 +353,10 @@ def test_fragments_refusals_drops_and_close(harness_exe):
                        lambda: str(harness.lines))
             result = harness.ok("ws va 0.1 0.2")
             assert result["reply"] == "error" and "in [-1, 1]" in result["error"]
-            assert harness.events("refused")[0]["error"] == result["error"]
+            # the Refused event is raised on the reader's task: it may print after the reply
+            refused = wait_until(lambda: harness.events("refused"), 10, "the Refused event",
+                                 lambda: str(harness.lines))
+            assert refused[0]["error"] == result["error"]
             wait_until(lambda: harness.events("bar"), 10, "a bar after reconnecting", lambda: str(harness.lines))
             harness.ok("close")
         finally:
