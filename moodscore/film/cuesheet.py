@@ -18,6 +18,7 @@ SMPTE offset) defaults to the first cue's in point. Every problem is reported as
 ``cue 1M03: out: ...``, naming the cue (or its row) and the field.
 
 Public API: :class:`Cue`, :class:`CueSheet`, :func:`load`, :func:`parse_json`, :func:`parse_csv`,
+:func:`sheet_from_rows`,
 :class:`CueSheetError`.
 """
 from __future__ import annotations
@@ -126,7 +127,8 @@ def _cue(row: dict[str, Any], index: int, rate: FrameRate) -> Cue:
     return Cue(name, frames["in"], frames["out"], valence, arousal, how, title.strip())
 
 
-def _sheet(rows: list[Any], rate: FrameRate, title: str, start: object) -> CueSheet:
+def sheet_from_rows(rows: list[Any], rate: FrameRate, title: str, start: object) -> CueSheet:
+    """Check cue rows (dicts of the JSON fields) and make the sheet; the other readers' end."""
     if not rows:
         raise CueSheetError("the cue sheet has no cues")
     if len(rows) > MAX_CUES:
@@ -185,7 +187,7 @@ def parse_json(text: str, fps: str | None = None) -> CueSheet:
         raise CueSheetError(f"unknown field {extra[0]!r}; allowed: {', '.join(sorted(allowed))}")
     rate = _rate(fps if fps is not None else data.get("frame_rate"), data.get("drop_frame"), "")
     title = data.get("title") or "moodscore temp score"
-    return _sheet(data["cues"], rate, str(title), data.get("start"))
+    return sheet_from_rows(data["cues"], rate, str(title), data.get("start"))
 
 
 def parse_csv(text: str, fps: str | None, title: str = "moodscore temp score",
@@ -205,12 +207,17 @@ def parse_csv(text: str, fps: str | None, title: str = "moodscore temp score",
         row = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
         if any(row.values()):
             rows.append({k: v for k, v in row.items() if v not in (None, "")})
-    return _sheet(rows, rate, title, start)
+    return sheet_from_rows(rows, rate, title, start)
 
 
 def load(path: str | os.PathLike[str], fps: str | None = None) -> CueSheet:
-    """Read a ``.json`` or ``.csv`` cue sheet; ``fps`` is required for CSV, and overrides JSON's."""
+    """Read a ``.json``, ``.csv`` or OpenTimelineIO (``.otio``, ``.otioz``) cue sheet; ``fps`` is
+    required for CSV, and overrides the others'."""
     path = Path(path)
+    if path.suffix.lower() in (".otio", ".otioz"):
+        from .otio import load_otio
+
+        return load_otio(path, fps)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
@@ -220,4 +227,4 @@ def load(path: str | os.PathLike[str], fps: str | None = None) -> CueSheet:
         return parse_json(text, fps)
     if suffix == ".csv":
         return parse_csv(text, fps, title=path.stem)
-    raise CueSheetError(f"cue sheet must be .json or .csv, got {path.name}")
+    raise CueSheetError(f"cue sheet must be .json, .csv or .otio, got {path.name}")
