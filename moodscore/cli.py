@@ -173,6 +173,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of every message and event")
 
+    m = sub.add_parser("demo", help="hear it: a web page with a mood pad, piano roll, notation and "
+                       "synth (or --render a mood journey to WAV)")
+    m.add_argument("--host", default="127.0.0.1", help="where the page is served (default 127.0.0.1)")
+    m.add_argument("--port", type=_at_least("--port", 1), default=8000, help="page and WebSocket port")
+    m.add_argument("--no-browser", action="store_true", help="only serve; do not open a browser")
+    m.add_argument("--model", choices=["abc", "lstm"], default="abc")
+    m.add_argument("--preset", type=Path, default=None)
+    m.add_argument("--seed", type=_at_least("--seed", 0), default=0)
+    m.add_argument("--transition", choices=["immediate", "beat", "bar", "phrase"], default="bar")
+    m.add_argument("--midi-port", default=None, help="also play to the MIDI output whose name contains NAME")
+    m.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "winmm"], default=None)
+    m.add_argument("--osc-port", type=_at_least("--osc-port", 1), default=None,
+                   help="also take OSC mood messages on this UDP port")
+    m.add_argument("--soundfont", type=Path, default=None,
+                   help="SoundFont for the page (.sf2/.sf3) or, with --render, for FluidSynth (.sf2)")
+    m.add_argument("--render", type=_writable, default=None, metavar="OUT.wav",
+                   help="render a mood journey (calm, tense, triumphant, sad) to OUT.wav and OUT.mid")
+    m.add_argument("--seconds", type=_at_least("--seconds", 8), default=60, help="length of the --render")
+
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
@@ -329,6 +348,25 @@ def _track(args: argparse.Namespace) -> None:
     print(f"track {source.name}: {stats.summary()} to {where}", file=sys.stderr)
 
 
+def _demo(args: argparse.Namespace) -> None:
+    if args.render is not None:
+        from .demo.journey import render_journey
+        from .engine.template import Template, load_preset
+
+        done = render_journey(args.render, seconds=args.seconds, model=args.model, seed=args.seed,
+                              template=load_preset(args.preset) if args.preset else Template(),
+                              soundfont=args.soundfont)
+        stages = ", ".join(f"{s.name} {s.start:.0f}-{s.end:.0f} s" for s in done.stages)
+        print(f"wrote {done.midi} ({done.notes} notes, {done.seconds:g} s, {done.tempos} tempos)")
+        print(f"wrote {done.wav} (FluidSynth); the journey: {stages}")
+        return
+    from .demo.live import DemoOptions, run
+
+    run(DemoOptions(host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
+                    preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
+                    midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont))
+
+
 def _schema(args: argparse.Namespace) -> None:
     import json
 
@@ -338,7 +376,7 @@ def _schema(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
-            "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema,
+            "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
             "track": _track}
 
 

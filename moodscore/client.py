@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
-from .engine.protocol import EVENT_KINDS, Message, ProtocolError, osc_of, parse_json
+from .engine.protocol import EVENT_KINDS, SUBSCRIBABLE, Message, ProtocolError, osc_of, parse_json
 from .errors import MoodscoreError
 
 TRANSPORTS = ("ws", "osc")
@@ -78,9 +78,9 @@ class _Messages:
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
-    bad = [k for k in kinds if k not in EVENT_KINDS]
+    bad = [k for k in kinds if k not in SUBSCRIBABLE]
     if bad:
-        raise ProtocolError(f"events must be drawn from {', '.join(EVENT_KINDS)}, got {bad[0]!r}")
+        raise ProtocolError(f"events must be drawn from {', '.join(SUBSCRIBABLE)}, got {bad[0]!r}")
     return kinds or EVENT_KINDS
 
 

@@ -5,7 +5,7 @@ sends. Starts playing at once from a neutral mood and runs until SIGINT/SIGTERM 
 message with ``--exit-on-stop``); on the way out every sounding note is ended and the panic is
 sent, and ``--record`` is flushed.
 
-Public API: :class:`ServeOptions`, :func:`serve`, :func:`run`.
+Public API: :class:`ServeOptions`, :func:`serve`, :func:`run`, :func:`start_engine`.
 """
 from __future__ import annotations
 
@@ -90,16 +90,23 @@ def _osc_reply(target: str):
     return send
 
 
+def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
+                 transition: str) -> tuple[Conductor, MidiScheduler, LiveEngine]:
+    """Load the model, open ``sink`` and start its scheduler thread: the live engine, not yet run."""
+    generator = load_generator(model)
+    conductor = Conductor(template=template, seed=seed, transition=transition)
+    sink.open()
+    scheduler = MidiScheduler(sink, clock=time.perf_counter)
+    scheduler.start()
+    return conductor, scheduler, LiveEngine(conductor, generator, scheduler, clock=time.perf_counter)
+
+
 async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> dict:
     """Run until stopped; return the session's statistics."""
     template = load_preset(opts.preset) if opts.preset else Template()
     sink = _sinks(opts)  # before the model loads: no output chosen is said at once
-    generator = load_generator(opts.model)
-    conductor = Conductor(template=template, seed=opts.seed, transition=opts.transition)
-    sink.open()
-    scheduler = MidiScheduler(sink, clock=time.perf_counter)
-    scheduler.start()
-    engine = LiveEngine(conductor, generator, scheduler, clock=time.perf_counter)
+    conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
+                                                transition=opts.transition)
     stats = RejectStats()
     hub = Hub()
     engine.listeners.append(hub.publish)

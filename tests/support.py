@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -83,50 +83,33 @@ class WsClient:
 
 
 
-class Engine:
-    """``moodscore serve --record`` on free ports, with a subscribed :class:`WsClient`.
+class ServerProcess:
+    """A ``moodscore`` command in a process of its own, its output in ``log_path``: started,
+    waited for until its log says ``ready``, and ended with SIGINT as Ctrl-C would."""
 
-    ``events`` are what the engine sent back (beat, bar, phrase); ``recording()`` is the MIDI
-    file it wrote, read after :meth:`close` (the recorder flushes on exit)."""
-
-    def __init__(self, folder: Path, *extra: str, model: str = "lstm") -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.record, self.log_path = folder / "engine.mid", folder / "engine.log"
-        self.osc_port, self.ws_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
-        cmd = [sys.executable, "-m", "moodscore.cli", "serve", "--record", str(self.record),
-               "--osc-port", str(self.osc_port), "--ws-port", str(self.ws_port),
-               "--model", model, *extra]
+    def __init__(self, cmd: Sequence[str], log_path: Path, ready: str, name: str) -> None:
+        self.log_path, self.name = log_path, name
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+            self.proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-        self.ws: WsClient | None = None
         try:
-            wait_until(lambda: self._alive() and "playing;" in self.log(), START_S,
-                       "'playing' from moodscore serve", self.log)
-            self.ws = WsClient(self.ws_port)
+            wait_until(lambda: self._alive() and ready in self.log(), START_S,
+                       f"{ready!r} from {name}", self.log)
         except BaseException:
             self.close()
             raise
 
     def _alive(self) -> bool:
         if self.proc.poll() is not None:
-            raise AssertionError(f"moodscore serve exited with {self.proc.returncode}:\n{self.log()}")
+            raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
         return True
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def of(self, kind: str, since: float = 0.0) -> list[tuple[float, dict]]:
-        assert self.ws is not None
-        return self.ws.of(kind, since)
-
-    def moods(self, since: float = 0.0) -> list[tuple[float, float]]:
-        """The (valence, arousal) of each phrase the engine made since ``since``."""
-        return [tuple(e["mood"]) for _, e in self.of("phrase", since) if e.get("mood")]
-
     def summary(self) -> dict:
-        """The statistics ``moodscore serve`` logs as it stops (after :meth:`close`)."""
-        line = next(line for line in self.log().splitlines() if "moodscore.serve: stopped: " in line)
+        """The statistics the command logs as it stops (after :meth:`close`)."""
+        line = next(line for line in self.log().splitlines() if ": stopped: {" in line)
         return ast.literal_eval(line.split("stopped: ", 1)[1])  # type: ignore[no-any-return]
 
     def close(self) -> int | None:
@@ -138,6 +121,39 @@ class Engine:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        return self.proc.returncode
+
+
+class Engine(ServerProcess):
+    """``moodscore serve --record`` on free ports, with a subscribed :class:`WsClient`.
+
+    ``events`` are what the engine sent back (beat, bar, phrase); ``recording()`` is the MIDI
+    file it wrote, read after :meth:`close` (the recorder flushes on exit)."""
+
+    def __init__(self, folder: Path, *extra: str, model: str = "lstm") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.record = folder / "engine.mid"
+        self.osc_port, self.ws_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+        self.ws: WsClient | None = None
+        super().__init__([sys.executable, "-m", "moodscore.cli", "serve", "--record", str(self.record),
+                          "--osc-port", str(self.osc_port), "--ws-port", str(self.ws_port),
+                          "--model", model, *extra], folder / "engine.log", "playing;", "moodscore serve")
+        try:
+            self.ws = WsClient(self.ws_port)
+        except BaseException:
+            self.close()
+            raise
+
+    def of(self, kind: str, since: float = 0.0) -> list[tuple[float, dict]]:
+        assert self.ws is not None
+        return self.ws.of(kind, since)
+
+    def moods(self, since: float = 0.0) -> list[tuple[float, float]]:
+        """The (valence, arousal) of each phrase the engine made since ``since``."""
+        return [tuple(e["mood"]) for _, e in self.of("phrase", since) if e.get("mood")]
+
+    def close(self) -> int | None:
+        code = super().close()
         if self.ws is not None:
             self.ws.close()
-        return self.proc.returncode
+        return code

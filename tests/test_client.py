@@ -55,7 +55,7 @@ def test_bad_values_raise_before_sending_and_refusals_carry_the_engines_reason(e
             client.va(2, 0)
         with pytest.raises(ProtocolError, match="immediate, beat, bar, phrase"):
             client.transition("soon")
-        with pytest.raises(ProtocolError, match="events must be drawn from beat, bar, phrase"):
+        with pytest.raises(ProtocolError, match="events must be drawn from beat, bar, phrase, midi"):
             client.subscribe("downbeat")
         with pytest.raises(ClientError, match="the engine refused stinger: stinger must be one of"):
             client.stinger("kazoo")

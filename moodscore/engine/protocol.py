@@ -11,7 +11,7 @@ Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_rep
 ``Message`` (the union of :class:`VAMessage`, :class:`ValenceMessage`, :class:`ArousalMessage`,
 :class:`StingerMessage`, :class:`TransitionMessage`, :class:`TempoMessage`, :class:`PlayMessage`,
 :class:`StopMessage`, :class:`SubscribeMessage`), :class:`BeatEvent`, :class:`BarEvent`,
-:class:`PhraseEvent`, :class:`NoteEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
+:class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
 ``MAX_JSON_BYTES``, ``REJECT_KINDS``.
 
 Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
@@ -25,6 +25,9 @@ Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
     {"type": "play"}                                              /mood/play
     {"type": "stop"}                                              /mood/stop
     {"type": "subscribe", "events": ["bar", "phrase"]}            (none)
+
+Events for subscribers: beat, bar, phrase (all three by default) and, from ``moodscore demo``,
+midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent.
 
 ``glide`` is seconds to reach the new mood (null or absent: the engine's default); ``bpm`` 0
 returns to the mood's own tempo.
@@ -56,8 +59,11 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 16384
 REJECT_KINDS = ("json", "schema", "size", "osc")
-EventKind = Literal["beat", "bar", "phrase"]
-EVENT_KINDS: tuple[EventKind, ...] = ("beat", "bar", "phrase")
+EventKind = Literal["beat", "bar", "phrase", "midi"]
+EVENT_KINDS: tuple[EventKind, ...] = ("beat", "bar", "phrase")  # what a bare subscribe gets
+# "midi" (each MIDI message as it is sent) only where a sink publishes it (moodscore demo), and
+# only when asked for by name: it is a stream most clients do not want.
+SUBSCRIBABLE: tuple[EventKind, ...] = EVENT_KINDS + ("midi",)
 
 
 class ProtocolError(MoodscoreError, ValueError):
@@ -149,7 +155,7 @@ class StopMessage(_Message):
 class SubscribeMessage(_Message):
     type: Literal["subscribe"] = "subscribe"
     events: Annotated[tuple[EventKind, ...], AfterValidator(_dedupe)] = Field(
-        default=EVENT_KINDS, description="a list drawn from " + ", ".join(EVENT_KINDS))
+        default=EVENT_KINDS, description="a list drawn from " + ", ".join(SUBSCRIBABLE))
 
 
 Message = Annotated[VAMessage | ValenceMessage | ArousalMessage | StingerMessage
@@ -211,10 +217,18 @@ class PhraseEvent(_Out):
         default=None, description="[valence, arousal] the phrase was made for, if known")
 
 
-Event = Annotated[BeatEvent | BarEvent | PhraseEvent, Field(discriminator="type")]
-Outgoing = Annotated[Ack | ErrorReply | BeatEvent | BarEvent | PhraseEvent,
+class MidiOutEvent(_Out):
+    type: Literal["midi"] = "midi"
+    time: float = Field(description="engine clock seconds when the first message was sent")
+    data: list[Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=1, max_length=3)]] = Field(
+        description="the MIDI messages sent then, in order, each as its 1 to 3 bytes")
+
+
+Event = Annotated[BeatEvent | BarEvent | PhraseEvent | MidiOutEvent, Field(discriminator="type")]
+Outgoing = Annotated[Ack | ErrorReply | BeatEvent | BarEvent | PhraseEvent | MidiOutEvent,
                      Field(discriminator="type")]
-_EVENTS: dict[str, type[BaseModel]] = {"beat": BeatEvent, "bar": BarEvent, "phrase": PhraseEvent}
+_EVENTS: dict[str, type[BaseModel]] = {"beat": BeatEvent, "bar": BarEvent, "phrase": PhraseEvent,
+                                       "midi": MidiOutEvent}
 
 
 # --- condensing errors into one line -------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -50,7 +50,10 @@ class Hub:
 
 
 async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: int,
-                   stats: RejectStats | None = None) -> Server:
+                   stats: RejectStats | None = None, *,
+                   process_request: Callable[..., Any] | None = None) -> Server:
+    """Serve the protocol on ``host:port``; ``process_request`` (websockets' hook) may answer
+    plain HTTP requests on the same port, as ``moodscore demo`` does with its page."""
     stats = stats or RejectStats()
 
     async def handler(ws: ServerConnection) -> None:
@@ -81,4 +84,4 @@ async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: 
             if pump is not None:
                 pump.cancel()
 
-    return await serve(handler, host, port, max_size=FRAME_LIMIT)
+    return await serve(handler, host, port, max_size=FRAME_LIMIT, process_request=process_request)

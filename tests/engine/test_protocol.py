@@ -294,7 +294,7 @@ def test_schema_names_every_incoming_message_and_outgoing_event():
     incoming = schema["incoming"]
     assert set(incoming["discriminator"]["mapping"]) == set(MESSAGE_TYPES)
     assert set(schema["outgoing"]["discriminator"]["mapping"]) == {"ack", "error", "beat", "bar",
-                                                                   "phrase"}
+                                                                   "phrase", "midi"}
     defs = incoming["$defs"]
     for name in defs:
         assert defs[name]["required"][0] == "type" and defs[name]["additionalProperties"] is False

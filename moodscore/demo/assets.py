@@ -1,0 +1,33 @@
+"""What the page's SoundFont must hold: the General MIDI programs and drum keys moodscore plays.
+
+``web/build.sh`` runs ``python -m moodscore.demo.assets`` and keeps only these presets of
+FluidR3_GM (bank 0 programs; the standard kit, bank 128, with only these keys) in the SF3 it
+writes to ``static/soundfont/``, so the file stays small. A preset with other programs still
+plays: the synth falls back to the nearest preset it has (piano), and ``--soundfont`` gives the
+page a full GM SoundFont.
+
+Public API: :func:`gm_subset`, :data:`STATIC`, :data:`SOUNDFONT`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..engine.arranger import CLOSED_HAT, KICK, SNARE
+from ..engine.template import Programs, Template
+
+STATIC = Path(__file__).with_name("static")
+SOUNDFONT = STATIC / "soundfont" / "moodscore-gm.sf3"
+
+
+def gm_subset(template: Template | None = None) -> dict[str, list[int]]:
+    """``{"programs": [...], "drum_keys": [...]}`` the template's music can ask for."""
+    template = template or Template()
+    programs = {p for q in (template.q1, template.q2, template.q3, template.q4)
+                for p in q.programs.model_dump().values()}
+    programs |= set(Programs().model_dump().values())  # what a preset without programs gets
+    return {"programs": sorted(programs), "drum_keys": sorted({KICK, SNARE, CLOSED_HAT})}
+
+
+if __name__ == "__main__":
+    print(json.dumps(gm_subset()))
