@@ -113,7 +113,9 @@ class Conductor:
         self._anchor = 0  # unit where bar 0 of the current plan begins
         self._pending_cut: float | None = None
         self.generation_margin = 0.15  # seconds a re-anchored phrase leaves the worker
-        self._outgoing: tuple[int, dict[int, _Plan], dict[int, list[Note]]] | None = None
+        # what plays on until a re-anchored phrase begins: (anchor, plans, accompaniment, bar base)
+        self._outgoing: tuple[int, dict[int, _Plan], dict[int, list[Note]], int] | None = None
+        self._bar_base = 0  # the session's count of the current plan's bar 0: bars never repeat
         self.clock = TempoMap(bpm=controls(0, 0, self.template).tempo_bpm)
 
     # -- inputs ------------------------------------------------------------------------------
@@ -151,7 +153,7 @@ class Conductor:
         self.playing = True
         start = now + self.lookahead
         self.clock = TempoMap(bpm=self._tempo(now), origin=start)
-        self._next_unit = self._anchor = 0
+        self._next_unit = self._anchor = self._bar_base = 0
         self._outgoing = None
         self._plans.clear()
         self._accomp.clear()
@@ -249,7 +251,10 @@ class Conductor:
             unit += (beat_units - rel) % beat_units
         bars_done = (unit - self._anchor) // self.unit_per_bar
         if self._outgoing is None or self._next_unit >= self._anchor:
-            self._outgoing = (self._anchor, self._plans, self._accomp)
+            self._outgoing = (self._anchor, self._plans, self._accomp, self._bar_base)
+        old_anchor, old_base = self._outgoing[0], self._outgoing[3]
+        # the new bar 0 takes the next number after the outgoing bars begun before it
+        self._bar_base = old_base + -(-(unit - old_anchor) // self.unit_per_bar)
         self._anchor = unit
         self._plans = {}
         self._accomp = {}
@@ -294,9 +299,9 @@ class Conductor:
         self.clock.set_tempo(beat, self._tempo(t))
         ctl = controls(*self.mood.at(t), self.template)
         outgoing = self._outgoing is not None and unit < self._anchor
-        anchor, plans, accomp = self._anchor, self._plans, self._accomp
+        anchor, plans, accomp, base = self._anchor, self._plans, self._accomp, self._bar_base
         if outgoing and self._outgoing is not None:
-            anchor, plans, accomp = self._outgoing
+            anchor, plans, accomp, base = self._outgoing
         bar, pos = divmod(unit - anchor, self.unit_per_bar)
         out: list[MidiEvent | Callback] = []
         if pos == 0 and not outgoing:
@@ -304,7 +309,7 @@ class Conductor:
         elif pos == 0 and bar in plans:  # the old material plays on until the new anchor
             accomp[bar] = self._bar_accomp(plans[bar], ctl, bar)
         if pos % self._beat_units() == 0:
-            out.append(Callback(t, {"type": "beat", "bar": bar, "beat": pos // self._beat_units(),
+            out.append(Callback(t, {"type": "beat", "bar": base + bar, "beat": pos // self._beat_units(),
                                     "tempo": round(self.clock.tempo_at(beat), 3), "time": round(t, 6)}))
         plan = plans.get(bar)
         if plan is not None:
@@ -349,7 +354,7 @@ class Conductor:
         for old in [b for b in self._phrase_mood if b < bar - 2 * self.phrase_bars]:
             del self._phrase_mood[old]
         out += self._programs(t, ctl)
-        out.append(Callback(t, {"type": "bar", "bar": bar, "beat": 0,
+        out.append(Callback(t, {"type": "bar", "bar": self._bar_base + bar, "beat": 0,
                                 "tempo": round(self.clock.tempo_at(self._next_unit * UNIT), 3),
                                 "time": round(t, 6)}))
         if first_of_phrase or plan.index == 0:

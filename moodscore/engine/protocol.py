@@ -185,7 +185,8 @@ class ErrorReply(_Out):
 
 class BeatEvent(_Out):
     type: Literal["beat"] = "beat"
-    bar: int
+    bar: int = Field(description="bars since play, from 0; a new phrase begun mid-bar (immediate or "
+                                 "beat transition) takes the next number, so numbers never repeat")
     beat: int = Field(description="beat within the bar, from 0")
     tempo: float = Field(description="beats per minute")
     time: float = Field(description="engine clock seconds")

@@ -131,3 +131,22 @@ def test_stop_cuts_and_bad_transition(gen):
     assert _no_stuck_notes(tl)
     with pytest.raises(ConfigError, match="immediate, beat, bar, phrase"):
         c.set_transition("soon")
+
+
+@pytest.mark.parametrize("transition", ["immediate", "beat", "bar", "phrase"])
+def test_bar_numbers_never_repeat_across_re_anchored_phrases(gen, transition):
+    # a game counts bars from the events: a change that starts a new phrase mid-bar (immediate,
+    # beat) must not restart the count, and beats must stay inside the bar they name
+    c = Conductor(transition=transition, seed=4)
+    script = [(t, _mood(v, a, glide=0)) for t, v, a in
+              ((3.3, 0.8, 0.8), (7.1, -0.8, -0.8), (7.4, 0.7, -0.7), (12.05, -0.7, 0.9))]
+    tl = run(c, gen, 20.0, script=script)
+    events = sorted((cb.time, cb.event["type"], cb.event["bar"], cb.event["beat"])
+                    for cb in tl.callbacks if cb.event["type"] in ("bar", "beat"))
+    bars = [bar for _, kind, bar, _ in events if kind == "bar"]
+    assert bars == sorted(set(bars)) and len(bars) >= 5, bars  # strictly increasing
+    beat_bars = [bar for _, kind, bar, _ in events if kind == "beat"]
+    assert beat_bars == sorted(beat_bars)  # never back to an earlier bar
+    for (_, kind, bar, beat) in events:
+        if kind == "bar":
+            assert beat == 0
