@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigError
+from ..models.abc import key_field
 from ..music import MODE_STEPS, Meter, Note, Phrase
 from .arranger import arrange
 from .clock import TempoMap
@@ -362,7 +363,8 @@ class Conductor:
                                 "velocity": n.velocity, "channel": MELODY_CHANNEL} for n in performed.notes]
             out.append(Callback(t, {"type": "phrase", "index": bar // self.phrase_bars, "bars": plan.phrase.bars,
                                     "start_time": round(t, 6), "tempo": round(ctl.tempo_bpm, 3),
-                                    "abc": plan.phrase.abc, "notes": performed_notes,
+                                    "abc": plan.phrase.abc, "key": key_field(plan.phrase.mode),
+                                    "notes": performed_notes,
                                     "variation": plan.variation,
                                     "mood": list(plan.mood) if plan.mood else None}))
         return out

@@ -212,6 +212,8 @@ class PhraseEvent(_Out):
     start_time: float = Field(description="engine clock seconds")
     tempo: float
     abc: str
+    key: str | None = Field(default=None, description="the ABC K: field the phrase is written in "
+                                                       "(tonic C, the mode the mood chose), e.g. Cdor")
     notes: list[NoteEvent]
     variation: bool = Field(default=False, description="a stand-in for a phrase that was late")
     mood: tuple[float, float] | None = Field(

@@ -150,3 +150,15 @@ def test_bar_numbers_never_repeat_across_re_anchored_phrases(gen, transition):
     for (_, kind, bar, beat) in events:
         if kind == "bar":
             assert beat == 0
+
+
+def test_phrase_events_carry_the_key_the_phrase_is_written_in(gen):
+    from moodscore.engine.template import controls
+    from moodscore.models.abc import key_field
+
+    for v, a in ((-0.8, -0.8), (0.8, 0.6), (0.1, 0.0)):
+        c = Conductor(seed=2)
+        c.set_mood(0.0, v, a, glide=0)
+        tl = run(c, gen, 6.0)
+        keys = {cb.event["key"] for cb in tl.callbacks if cb.event["type"] == "phrase"}
+        assert keys == {key_field(controls(v, a).mode)}, (v, a, keys)

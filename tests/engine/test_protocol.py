@@ -330,7 +330,7 @@ def test_event_json_accepts_and_checks_the_conductors_dicts():
     bar = {"type": "bar", "bar": 2, "beat": 0, "tempo": 121.75, "time": 4.2}
     assert json.loads(event_json(bar)) == bar
     phrase = {"type": "phrase", "index": 0, "bars": 4, "start_time": 0.2, "tempo": 121.75,
-              "abc": "CDEF", "notes": [{"pitch": 48, "start": 0.0, "duration": 1.0,
+              "abc": "CDEF", "key": "Cdor", "notes": [{"pitch": 48, "start": 0.0, "duration": 1.0,
                                         "velocity": 87, "channel": 0}], "variation": True,
               "mood": [0.5, -0.25]}
     assert json.loads(event_json(phrase)) == phrase

@@ -1,4 +1,4 @@
-// The valence-arousal plane as moodscore reads it: quadrant names and the mode a valence picks.
+// The valence-arousal plane as moodscore reads it: quadrant names.
 
 export const QUADRANTS = {
   Q1: { name: "happy / excited", colour: "#f2b134" },
@@ -19,15 +19,6 @@ export function describe(mood) {
   if (Math.abs(v) < 0.05 && Math.abs(a) < 0.05) return `neutral (v ${sign(v)}, a ${sign(a)})`;
   const q = quadrant(v, a);
   return `${q} ${QUADRANTS[q].name} (v ${sign(v)}, a ${sign(a)})`;
-}
-
-// The template's one stepped control (moodscore/engine/template.py, _mode_for): the valence
-// picks the mode the phrase was generated in, so its ABC is read against that key signature.
-export function abcMode(valence) {
-  if (valence >= 1 / 3) return "";
-  if (valence >= 0) return "mix";
-  if (valence >= -1 / 3) return "dor";
-  return "min";
 }
 
 export const clamp = (x) => Math.max(-1, Math.min(1, x));
