@@ -135,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
 
-    r = sub.add_parser("render", help="temp-score a film cue sheet (JSON or CSV) to MIDI, and WAV")
-    r.add_argument("cues", type=Path, help="cue sheet: .json, or .csv with --fps")
+    r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
+    r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
     r.add_argument("-o", "--output", type=_writable, required=True, help="Standard MIDI File to write")
     r.add_argument("--wav", type=_writable, default=None, help="also render audio with FluidSynth")
     r.add_argument("--fps", default=None, help="frame rate: 23.976, 24, 25, 29.97 (drop-frame), "

@@ -12,8 +12,10 @@ arrive over the WebSocket after :meth:`~MoodClient.subscribe`::
     with MoodClient() as engine:                 # ws://127.0.0.1:8765
         engine.va(0.6, 0.7, glide=2.0)
         engine.subscribe("bar")
-        for event in engine.events(timeout=10):
+        for event in engine.events(timeout=10):  # ends after 10 s without an event
             print(event["bar"], event["tempo"])
+            if event["bar"] >= 8:
+                break
 
 Public API: :class:`MoodClient`, :class:`AsyncMoodClient`, :class:`ClientError`.
 """

@@ -29,6 +29,7 @@ from .transport.osc import start_osc
 from .transport.ws import Hub, start_ws
 
 log = logging.getLogger("moodscore.serve")
+LOG_EVERY = 1.0  # seconds between logged messages of one kind
 
 
 @dataclass
@@ -115,8 +116,17 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
     if opts.midi_clock:
         scheduler.clock_out(lambda: conductor.clock.tempo_at(conductor.clock.beat_at(time.perf_counter())))
 
+    logged_at: dict[str, float] = {}
+
     def submit(msg: object) -> None:
         engine.submit(msg)
+        # what was applied, so a user with no synth sees it arrive: each kind of message at most
+        # once a second (a tracker sends ten moods a second; a flood must not stall the loop)
+        kind, now = getattr(msg, "type", type(msg).__name__), time.monotonic()
+        if now - logged_at.get(kind, -LOG_EVERY) >= LOG_EVERY:
+            logged_at[kind] = now
+            log.info("applied %s", msg.model_dump_json(exclude_none=True)  # type: ignore[attr-defined]
+                     if hasattr(msg, "model_dump_json") else msg)
         if opts.exit_on_stop and isinstance(msg, StopMessage):
             engine.stop()
 

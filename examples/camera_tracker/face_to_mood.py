@@ -3,7 +3,7 @@
     python examples/camera_tracker/face_to_mood.py [PHOTO_OR_VIDEO]   # default: webcam 0
 
 Uses the library directly (``moodscore track`` wraps the same loop and sends the mood to the
-engine over OSC). Needs the tracker extra: pip install 'moodscore[tracker]'. Ctrl-C stops.
+engine over OSC). Needs the tracker extra: pip install ".[tracker]" (from the repository root). Ctrl-C stops.
 """
 from __future__ import annotations
 

@@ -192,7 +192,10 @@ def parse_json(text: str, fps: str | None = None) -> CueSheet:
 
 def parse_csv(text: str, fps: str | None, title: str = "moodscore temp score",
               start: str | None = None) -> CueSheet:
-    rate = _rate(fps, None, "--fps / ")
+    if fps is None:
+        raise CueSheetError("a CSV cue sheet needs --fps: 23.976, 24, 25, 29.97 (drop-frame), "
+                            "29.97ndf or 30")
+    rate = _rate(fps, None, "--fps: ")
     reader = csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not {"cue", "in", "out"} <= set(header) or not ({"mood"} & set(header)
@@ -227,4 +230,4 @@ def load(path: str | os.PathLike[str], fps: str | None = None) -> CueSheet:
         return parse_json(text, fps)
     if suffix == ".csv":
         return parse_csv(text, fps, title=path.stem)
-    raise CueSheetError(f"cue sheet must be .json, .csv or .otio, got {path.name}")
+    raise CueSheetError(f"cue sheet must be .json, .csv, .otio or .otioz, got {path.name}")

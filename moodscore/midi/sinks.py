@@ -116,8 +116,10 @@ class RtMidiSink(MidiSink):
             except OutputError:
                 names = []
             kind = "virtual MIDI output" if self.virtual is not None else "MIDI output"
+            hint = ("; with no MIDI system here, try --midi-api jack (with a JACK server running) "
+                    "or only --record out.mid") if not names else ""
             raise OutputError(f"cannot open {kind} {target!r} on {label}: {err}; available: "
-                              f"{', '.join(names) or 'none'}") from err
+                              f"{', '.join(names) or 'none'}{hint}") from err
         self.port_name = self._port.name
 
     def _send(self, msg: mido.Message) -> None:

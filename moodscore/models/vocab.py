@@ -62,7 +62,8 @@ class Vocab:
         tokens = [BOS, f"M:{meter}", UNIT, f"K:{mode}"]
         missing = [t for t in tokens if t not in self.index]
         if missing:
-            allowed = [t for t in self.tokens if t.startswith(("M:", "K:"))]
+            prefixes = {t[:2] for t in missing if t[:2] in ("M:", "K:")} or {"M:", "K:"}
+            allowed = [t for t in self.tokens if t[:2] in prefixes]
             raise TokenizeError(f"{', '.join(missing)} not known to the model; allowed: {', '.join(allowed)}")
         return tokens
 
