@@ -45,7 +45,15 @@ def _message(data: dict[str, Any]) -> Message:
 
 
 class _Messages:
-    """The message-building half shared by both clients: one method per message type."""
+    """The half shared by both clients: settings, and one method per message type."""
+
+    def __init__(self, host: str, ws_port: int, osc_port: int, transport: str, timeout: float) -> None:
+        if transport not in TRANSPORTS:
+            raise ProtocolError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        self.host, self.ws_port, self.osc_port = host, ws_port, osc_port
+        self.transport, self.timeout = transport, timeout
+        self._ws: Any = None
+        self._osc: Any = None
 
     def _send(self, data: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -98,13 +106,8 @@ class MoodClient(_Messages):
 
     def __init__(self, host: str = "127.0.0.1", *, ws_port: int = 8765, osc_port: int = 9000,
                  transport: str = "ws", timeout: float = 5.0) -> None:
-        if transport not in TRANSPORTS:
-            raise ProtocolError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
-        self.host, self.ws_port, self.osc_port = host, ws_port, osc_port
-        self.transport, self.timeout = transport, timeout
-        self._ws: Any = None
+        super().__init__(host, ws_port, osc_port, transport, timeout)
         self._stack = ExitStack()
-        self._osc: Any = None
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._reader: threading.Thread | None = None
@@ -197,13 +200,8 @@ class AsyncMoodClient(_Messages):
 
     def __init__(self, host: str = "127.0.0.1", *, ws_port: int = 8765, osc_port: int = 9000,
                  transport: str = "ws", timeout: float = 5.0) -> None:
-        if transport not in TRANSPORTS:
-            raise ProtocolError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
-        self.host, self.ws_port, self.osc_port = host, ws_port, osc_port
-        self.transport, self.timeout = transport, timeout
-        self._ws: Any = None
+        super().__init__(host, ws_port, osc_port, transport, timeout)
         self._stack = AsyncExitStack()
-        self._osc: Any = None
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
