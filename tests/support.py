@@ -1,5 +1,6 @@
-"""Test support shared across folders: waiting, free ports, a subscribed WebSocket client, and
-``moodscore serve`` in a process of its own with no MIDI hardware (it records to a file).
+"""Test support shared across folders: waiting, free ports, a subscribed WebSocket client, a JACK
+MIDI receiver in its own process, and ``moodscore serve`` in a process of its own with no MIDI
+hardware (it records to a file).
 
 ``import support`` works from any test: ``tests/conftest.py`` puts this folder on ``sys.path``.
 """
@@ -19,8 +20,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import mido
 from websockets.sync.client import connect
 
+RECEIVER = Path(__file__).parent / "midi" / "jack_receiver.py"
 START_S = 60.0  # loading the model on a busy machine takes a while
 
 
@@ -157,3 +160,56 @@ class Engine(ServerProcess):
         if self.ws is not None:
             self.ws.close()
         return code
+
+
+class JackReceiver:
+    """A JACK MIDI input in a child process (``midi/jack_receiver.py``), connected to an output,
+    ``JackReceiver(connect='client:port')``, or a virtual input of its own,
+    ``JackReceiver(virtual=('client', 'port'))``; ``got`` holds (arrival, message) as they come."""
+
+    def __init__(self, *, connect: str | None = None,
+                 virtual: tuple[str, str] | None = None, start_s: float = 10.0) -> None:
+        args = ["--connect", connect] if connect else ["--virtual", *virtual]  # type: ignore[misc]
+        self.proc = subprocess.Popen([sys.executable, str(RECEIVER), *args], text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.got: list[tuple[float, mido.Message]] = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(start_s):
+            self.close()
+            raise AssertionError(f"JACK receiver {args} did not come up")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip() == "ready":
+                self._ready.set()
+            elif line.strip():
+                stamp, data = line.split()
+                self.got.append((float(stamp), mido.Message.from_hex(data)))
+
+    def since(self, t: float) -> list[tuple[float, mido.Message]]:
+        return [(at, m) for at, m in list(self.got) if at >= t]
+
+    def messages(self) -> list[mido.Message]:
+        return [m for _, m in list(self.got)]
+
+    def wait_for(self, count: int, timeout: float = 2.0, settle: float = 0.05) -> list[mido.Message]:
+        """What arrived once ``count`` messages have (or time ran out), after ``settle`` more."""
+        deadline = time.monotonic() + timeout
+        while len(self.got) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(settle)  # so that extra messages would show
+        return self.messages()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(5)

@@ -16,7 +16,6 @@ Run with ``pytest -s`` to see the measured figures.
 """
 from __future__ import annotations
 
-import ast
 import itertools
 import json
 import re
@@ -40,17 +39,15 @@ import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from moodscore.engine.template import controls
-from support import WsClient, free_port, wait_until
+from support import START_S, JackReceiver, ServerProcess, WsClient, free_port, wait_until
 
 if TYPE_CHECKING:
     from conftest import JackServer
 
-RECEIVER = Path(__file__).parent / "midi" / "jack_receiver.py"
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 CALM, TENSE = (-0.7, -0.8), (-0.8, 0.9)
 LOOKAHEAD_S = 0.2  # the conductor's default: events are scheduled this far ahead
 STINGER_CHANNEL, PANIC_CCS = 3, (123, 120, 121, 64)
-START_S = 60.0  # loading a 148 MB soundfont or the model on a busy machine takes a while
 
 
 def jack_ports(kind: str | None = None) -> list[str]:
@@ -196,45 +193,6 @@ class FluidSynth:
                 self.proc.wait(10)
 
 
-class Receiver:
-    """A JACK MIDI input in its own process, connected to ``output``; ``got`` holds
-    (arrival, message) as they come."""
-
-    def __init__(self, output: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(RECEIVER), "--connect", output],
-                                     text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.got: list[tuple[float, mido.Message]] = []
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(START_S):
-            self.close()
-            raise AssertionError(f"the JACK MIDI receiver on {output} did not come up")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip() == "ready":
-                self._ready.set()
-            elif line.strip():
-                stamp, data = line.split()
-                self.got.append((float(stamp), mido.Message.from_hex(data)))
-
-    def since(self, t: float) -> list[tuple[float, mido.Message]]:
-        return [(at, m) for at, m in list(self.got) if at >= t]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._reader.join(10)
-
-
 class OscReplies:
     """A python-osc server on a free port: what ``--osc-reply`` sends, as (arrival, address, args)."""
 
@@ -254,7 +212,7 @@ class OscReplies:
         self._thread.join(10)
 
 
-class Served:
+class Served(ServerProcess):
     """``moodscore serve`` on a virtual JACK port, played into FluidSynth and a receiver."""
 
     def __init__(self, synth: FluidSynth, folder: Path, logs: Path) -> None:
@@ -267,50 +225,28 @@ class Served:
                "--virtual-port", self.virtual, "--record", str(self.record),
                "--osc-port", str(self.osc_port), "--ws-port", str(self.ws_port),
                "--osc-reply", f"127.0.0.1:{self.osc_replies.port}"]
-        self.started = time.perf_counter()
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.receiver: Receiver | None = None
+        self.receiver: JackReceiver | None = None
         self.ws: WsClient | None = None
+        self.started = time.perf_counter()
+        super().__init__(cmd, self.log_path, "playing;", "moodscore serve")
         try:
-            wait_until(lambda: self._alive() and "playing;" in self.log(), START_S,
-                       "'playing' from moodscore serve", lambda: self.log())
             self.ready_s = time.perf_counter() - self.started
             port = wait_until(lambda: [p for p in jack_ports("midi")
                                        if p.endswith(f":{self.virtual}")],
                               10, "the virtual JACK port", lambda: str(jack_ports()))[0]
             jack_connect(port, synth.midi_in)
-            self.receiver = Receiver(port)
+            self.receiver = JackReceiver(connect=port, start_s=START_S)
             self.ws = WsClient(self.ws_port)
         except BaseException:
             self.close()
             raise
 
-    def _alive(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"moodscore serve exited with {self.proc.returncode}:\n{self.log()}")
-        return True
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def summary(self) -> dict:
-        """The statistics ``moodscore serve`` logs as it stops."""
-        line = next(line for line in self.log().splitlines() if "moodscore.serve: stopped: " in line)
-        return ast.literal_eval(line.split("stopped: ", 1)[1])  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+    def close(self) -> int | None:
+        code = super().close()
         for part in (self.ws, self.receiver, self.osc_replies):
             if part is not None:
                 part.close()
+        return code
 
 
 class Stage:

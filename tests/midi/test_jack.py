@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import math
 import secrets
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import mido
@@ -25,62 +21,13 @@ import pytest
 from moodscore.errors import OutputError
 from moodscore.midi.scheduler import MidiScheduler, panic_messages
 from moodscore.midi.sinks import RtMidiSink, available_ports
+from support import JackReceiver as Receiver
 
 if TYPE_CHECKING:
     from tests.conftest import JackServer
 
-RECEIVER = Path(__file__).with_name("jack_receiver.py")
 BOUND_S = 0.020  # generous: CI machines are busy
 ATTEMPTS = 3
-
-
-class Receiver:
-    """A JACK MIDI input in a child process: ``Receiver(connect='client:port')`` or
-    ``Receiver(virtual=('client', 'port'))``."""
-
-    def __init__(self, *, connect: str | None = None,
-                 virtual: tuple[str, str] | None = None) -> None:
-        args = ["--connect", connect] if connect else ["--virtual", *virtual]  # type: ignore[misc]
-        self.proc = subprocess.Popen([sys.executable, str(RECEIVER), *args], text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.got: list[tuple[float, mido.Message]] = []
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(10):
-            self.close()
-            raise AssertionError(f"JACK receiver {args} did not come up")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip() == "ready":
-                self._ready.set()
-            elif line.strip():
-                stamp, data = line.split()
-                self.got.append((float(stamp), mido.Message.from_hex(data)))
-
-    def messages(self) -> list[mido.Message]:
-        return [m for _, m in list(self.got)]
-
-    def wait_for(self, count: int, timeout: float = 2.0, settle: float = 0.05) -> list[mido.Message]:
-        """What arrived once ``count`` messages have (or time ran out), after ``settle`` more."""
-        deadline = time.monotonic() + timeout
-        while len(self.got) < count and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(settle)  # so that extra messages would show
-        return self.messages()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:

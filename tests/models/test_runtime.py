@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from moodscore.errors import ConfigError, ModelError
-from moodscore.models.abc import BAR, abc_to_tokens, body_to_abc, parse_token, tokens_to_notes
+from moodscore.models.abc import BAR, abc_to_tokens, parse_token, tokens_to_notes
 from moodscore.models.runtime import AbcGenerator, load_card, load_generator, providers, weights_dir
 from moodscore.music import MODES, Meter
 
