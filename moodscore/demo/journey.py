@@ -12,12 +12,11 @@ Public API: ``JOURNEY``, :class:`Stage`, :class:`Render`, :func:`journey_script`
 """
 from __future__ import annotations
 
-import bisect
 import io
 import itertools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mido
@@ -28,6 +27,7 @@ from ..engine.template import Template
 from ..errors import ConfigError
 from ..export.atomic import atomic_write_bytes
 from ..export.audio import midi_to_wav
+from ..export.smf import Marker, Tempo, timeline_midi
 from ..models.runtime import load_generator
 
 TICKS_PER_BEAT = 480
@@ -94,45 +94,18 @@ def _beat_anchors(timeline: Timeline) -> list[tuple[float, float, int]]:
 
 
 def timeline_to_midi(timeline: Timeline, stages: Sequence[Stage] = (), *, title: str = "moodscore") -> bytes:
-    """The timeline as a type 1 SMF: a conductor track (tempo map, meter, stage markers), then the
-    music, whose first beat is the file's start."""
+    """The timeline as a type 1 SMF (:func:`moodscore.export.smf.timeline_midi`) on the engine's
+    own tempo map, with a marker per stage; the first beat is the file's start."""
     anchors = _beat_anchors(timeline)
-    starts = [a[0] for a in anchors]
-
-    def ticks(seconds: float) -> int:
-        at, start, us = anchors[max(0, bisect.bisect_right(starts, seconds) - 1)]
-        return max(0, round(start + (seconds - at) * 1e6 / us * TICKS_PER_BEAT))
-
-    meta: list[tuple[int, mido.MetaMessage]] = [
-        (0, mido.MetaMessage("track_name", name=title)),
-        (0, mido.MetaMessage("time_signature", numerator=4, denominator=4))]
-    previous_us = None
-    for _, start, us in anchors:
-        if us != previous_us:  # a steady tempo is one event, not one per beat
-            meta.append((round(start), mido.MetaMessage("set_tempo", tempo=us)))
-            previous_us = us
-    meta += [(ticks(s.start), mido.MetaMessage("marker", text=f"{s.name} (v {s.valence:+.1f}, a {s.arousal:+.1f})"))
-             for s in stages]
-    music: list[tuple[int, mido.Message]] = []
-    for e in sorted(timeline.events, key=lambda e: (e.time, e.kind != "note_off")):
-        if e.kind in ("note_on", "note_off"):
-            msg = mido.Message(e.kind, channel=e.channel, note=e.data1, velocity=e.data2)
-        elif e.kind == "program_change":
-            msg = mido.Message("program_change", channel=e.channel, program=e.data1)
-        else:
-            msg = mido.Message("control_change", channel=e.channel, control=e.data1, value=e.data2)
-        music.append((ticks(e.time), msg))
-    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    for name, items in (("conductor", meta), ("music", music)):
-        track = mido.MidiTrack()
-        if name == "music":
-            track.append(mido.MetaMessage("track_name", name="moodscore"))
-        previous = 0
-        for at, msg in sorted(items, key=lambda item: item[0]):  # stable: order within a tick kept
-            track.append(msg.copy(time=at - previous))
-            previous = at
-        track.append(mido.MetaMessage("end_of_track", time=0))
-        midi.tracks.append(track)
+    first = anchors[0][0]
+    tempos: list[Tempo] = []
+    for at, _, us in anchors:
+        if not tempos or mido.bpm2tempo(tempos[-1].bpm) != us:  # a steady tempo is one event
+            tempos.append(Tempo(max(0.0, at - first), 60e6 / us))
+    events = [replace(e, time=max(0.0, e.time - first)) for e in timeline.events]
+    markers = [Marker(max(0.0, s.start - first), f"{s.name} (v {s.valence:+.1f}, a {s.arousal:+.1f})")
+               for s in stages]
+    midi = timeline_midi(events, tempos=tempos, markers=markers, title=title, ticks_per_beat=TICKS_PER_BEAT)
     buffer = io.BytesIO()
     midi.save(file=buffer)
     return buffer.getvalue()
