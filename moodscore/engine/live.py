@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 import mido
 import numpy as np
 
+from ..errors import ConfigError
 from ..music import Phrase
 from .conductor import Callback, Conductor, Cut, MidiEvent, Request
 from .session import apply
@@ -33,12 +34,17 @@ class Scheduler(Protocol):
     def panic(self) -> None: ...
 
 
-def to_mido(e: MidiEvent) -> mido.Message:
-    if e.kind in ("note_on", "note_off"):
-        return mido.Message(e.kind, channel=e.channel, note=e.data1, velocity=e.data2)
-    if e.kind == "program_change":
-        return mido.Message("program_change", channel=e.channel, program=e.data1)
-    return mido.Message("control_change", channel=e.channel, control=e.data1, value=e.data2)
+_STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_change": 0xC0}
+
+
+def to_mido(e: MidiEvent, time: int | float = 0) -> mido.Message:
+    """The mido message for a conductor event (``time``: mido's delta time, for files)."""
+    if e.kind not in _STATUS:
+        raise ConfigError(f"unknown MIDI event kind {e.kind!r}")
+    status = _STATUS[e.kind] | e.channel
+    # from bytes: one check of the data, where keyword construction checks every field
+    data = [status, e.data1] if e.kind == "program_change" else [status, e.data1, e.data2]
+    return mido.Message.from_bytes(data, time=time)
 
 
 class LiveEngine:

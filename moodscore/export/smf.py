@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import mido
 
 from ..engine.conductor import MidiEvent
+from ..engine.live import to_mido
 from ..errors import ConfigError
 from ..music import Meter
 from .atomic import atomic_write_bytes
@@ -84,17 +85,6 @@ def seconds_to_ticks(tempos: Sequence[Tempo], times: Sequence[float], ticks_per_
     return [round(grid.ticks(t)) for t in times]
 
 
-_STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_change": 0xC0}
-
-
-def _message(e: MidiEvent, time: int) -> mido.Message:
-    if e.kind not in _STATUS:
-        raise ConfigError(f"unknown MIDI event kind {e.kind!r}")
-    status = _STATUS[e.kind] | e.channel
-    data = [status, e.data1] if e.kind == "program_change" else [status, e.data1, e.data2]
-    return mido.Message.from_bytes(data, time=time)  # made once, with its delta time
-
-
 _Timed = list[tuple[int, int, "mido.MetaMessage | MidiEvent"]]
 
 
@@ -103,7 +93,7 @@ def _track(timed: _Timed, end: int) -> mido.MidiTrack:
     now = 0
     for tick, _, item in sorted(timed, key=lambda x: (x[0], x[1])):
         if isinstance(item, MidiEvent):
-            track.append(_message(item, tick - now))
+            track.append(to_mido(item, tick - now))
         else:
             track.append(item.copy(time=tick - now))
         now = tick
