@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..engine.conductor import Callback, Conductor, MidiEvent, Request
 from ..engine.offline import fulfil, run
@@ -42,7 +42,7 @@ class Score:
     sheet: CueSheet
     meter: Meter
     fits: list[CueFit]
-    events: list[MidiEvent] = field(default_factory=list)  # seconds from the top of the file
+    events: list[MidiEvent] = field(default_factory=list)  # seconds from the top of the file, cue by cue
     phrase_starts: list[tuple[str, float]] = field(default_factory=list)  # (cue, seconds)
     misses: int = 0  # bars that had no phrase in time: none, when rendering offline
 
@@ -106,10 +106,8 @@ def score(sheet: CueSheet, generator, *, template: Template | None = None, meter
         timeline = run(conductor, generator, length - 1e-6, step=step, stop_at=lead + length,
                        fulfil_request=_within(fit.bars))
         shift = fit.start - lead
-        out.events += [MidiEvent(e.time + shift, e.kind, e.channel, e.data1, e.data2)
-                       for e in timeline.events]
+        out.events += [replace(e, time=e.time + shift) for e in timeline.events]
         out.misses += conductor.misses
         out.phrase_starts += [(fit.cue.name, c.time + shift) for c in timeline.callbacks
                               if isinstance(c, Callback) and c.event["type"] == "phrase"]
-    out.events.sort(key=lambda e: (e.time, e.kind != "note_off"))
     return out
