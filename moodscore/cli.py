@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--title", default=None)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render"], default="models")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track"], default="models")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
     b.add_argument("--minutes", type=float, default=10.0, help="realtime: length of the deadline session")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -263,6 +263,11 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "track":
+        from .track import bench as track_bench
+
+        track_bench.run()
+        return
     if args.suite == "render":
         from .film import bench as render_bench
 

@@ -70,3 +70,13 @@ def test_the_example_script_reads_a_photo(photos: Path) -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 10, lines
     assert all(" face  v +0.8" in line and ("hap 0.9" in line or "hap 1.00" in line) for line in lines), lines
+
+
+def test_bench_track_prints_its_figures() -> None:
+    done = subprocess.run([sys.executable, "-m", "moodscore.cli", "bench", "track"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("full-frame search + classify") and "median" in lines[0]
+    assert "'happy': 0.99" in lines[1] and "v=+0.81" in lines[1]
+    assert lines[2].startswith("tracking loop") and "(90 frames)" in lines[2]
