@@ -45,17 +45,20 @@ def run() -> None:
         t0 = time.perf_counter()
         gray = to_gray(astro)
         box = detector.find(gray)
+        if box is None:
+            raise TrackError("no face found in the astronaut photograph")
         probs = model.probabilities(face_input(gray, box)[None])[0]
         if i >= 10:
             total.append((time.perf_counter() - t0) * 1e3)
     ms = np.array(total)
     print(f"full-frame search + classify, astronaut 512x512: median {np.median(ms):.1f} ms, "
           f"p95 {np.percentile(ms, 95):.1f} ms (100 frames)")
-    print("astronaut:", {k: round(float(v), 5) for k, v in zip(LABELS, probs)},
-          "-> v=%+.2f a=%+.2f" % to_valence_arousal(probs))
+    v, a = to_valence_arousal(probs)
+    print("astronaut:", {k: round(float(x), 5) for k, x in zip(LABELS, probs)}, f"-> v={v:+.2f} a={a:+.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "drift.avi"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+        fourcc = cv2.VideoWriter_fourcc(*"MJPG")  # type: ignore[attr-defined]
+        writer = cv2.VideoWriter(str(path), fourcc, 30.0, (640, 480))
         face = cv2.resize(astro, (480, 480))
         for i in range(90):
             frame = np.full((480, 640, 3), 90, np.uint8)
