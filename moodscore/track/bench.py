@@ -53,7 +53,10 @@ def run() -> None:
     ms = np.array(total)
     print(f"full-frame search + classify, astronaut 512x512: median {np.median(ms):.1f} ms, "
           f"p95 {np.percentile(ms, 95):.1f} ms (100 frames)")
-    v, a = to_valence_arousal(probs)
+    mood = to_valence_arousal(probs)
+    if mood is None:
+        raise TrackError(f"the expression model gave unusable probabilities: {probs}")
+    v, a = mood
     print("astronaut:", {k: round(float(x), 5) for k, x in zip(LABELS, probs)}, f"-> v={v:+.2f} a={a:+.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "drift.avi"
