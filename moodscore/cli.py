@@ -52,6 +52,24 @@ def _at_least(name: str, low: int) -> Callable[[str], int]:
     return parse
 
 
+def _origin(text: str) -> str:
+    from .transport.ws import normalize_origin
+
+    try:
+        return normalize_origin(text)
+    except MoodscoreError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _network(text: str) -> str:
+    from .transport.osc import parse_networks
+
+    try:
+        return str(parse_networks([text])[0])
+    except MoodscoreError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _writable(path: str) -> Path:
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
@@ -134,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--osc-reply", default=None, metavar="HOST:PORT", help="send /mood/beat and /mood/bar there")
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
+    s.add_argument("--osc-allow", type=_network, action="append", default=[], metavar="CIDR",
+                   help="take OSC only from this address or network (repeatable; default: any sender)")
+    s.add_argument("--allow-origin", type=_origin, action="append", default=[], metavar="URL",
+                   help="let web pages from this origin open the WebSocket (repeatable; * for all; "
+                        "default: no browser page)")
+
+    pn = sub.add_parser("panic", help="send the full panic (all notes off, all sound off, reset "
+                        "controllers, sustain off on 16 channels) to a MIDI output")
+    pn.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "winmm"], default=None)
+    pn.add_argument("--midi-port", required=True, help="the output whose name contains NAME")
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
     r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
@@ -191,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--render", type=_writable, default=None, metavar="OUT.wav",
                    help="render a mood journey (calm, tense, triumphant, sad) to OUT.wav and OUT.mid")
     m.add_argument("--seconds", type=_at_least("--seconds", 8), default=60, help="length of the --render")
+    m.add_argument("--allow-origin", type=_origin, action="append", default=[], metavar="URL",
+                   help="let pages from another origin drive the engine too (repeatable; * for all)")
 
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -296,7 +326,8 @@ def _serve(args: argparse.Namespace) -> None:
 
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
-        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock")})
+        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock")},
+        osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
                        "virtual ports); use --midi-port with a loopback driver such as loopMIDI")
@@ -369,7 +400,24 @@ def _demo(args: argparse.Namespace) -> None:
 
     run(DemoOptions(host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
                     preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
-                    midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont))
+                    midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont,
+                    allow_origins=tuple(args.allow_origin)))
+
+
+def _panic(args: argparse.Namespace) -> None:
+    from .midi.scheduler import panic_messages
+    from .midi.sinks import RtMidiSink
+
+    sink = RtMidiSink(args.midi_port, api=args.midi_api, client_name="moodscore-panic")
+    sink.open()
+    try:
+        messages = panic_messages()
+        for msg in messages:
+            sink.send(msg)
+    finally:
+        sink.close()
+    print(f"sent the panic ({len(messages)} messages: CC 123, 120, 121 and 64=0 on 16 channels) "
+          f"to {sink.port_name}")
 
 
 def _schema(args: argparse.Namespace) -> None:
@@ -382,7 +430,7 @@ def _schema(args: argparse.Namespace) -> None:
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
             "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
-            "track": _track}
+            "track": _track, "panic": _panic}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

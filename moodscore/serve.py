@@ -3,7 +3,9 @@
 Wiring only: the conductor makes the music, the transports translate, the scheduler thread
 sends. Starts playing at once from a neutral mood and runs until SIGINT/SIGTERM (or a stop
 message with ``--exit-on-stop``); on the way out every sounding note is ended and the panic is
-sent, and ``--record`` is flushed.
+sent, and ``--record`` is flushed. From the command line the signals are taken by
+:mod:`moodscore.signals`, so they end the process within 2 s with the panic even when the event
+loop is stuck.
 
 Public API: :class:`ServeOptions`, :func:`serve`, :func:`run`, :func:`start_engine`.
 """
@@ -25,7 +27,8 @@ from .errors import ConfigError
 from .midi.scheduler import MidiScheduler
 from .midi.sinks import FileRecorder, MidiSink, RtMidiSink, TeeSink, available_ports
 from .models.runtime import load_generator
-from .transport.osc import start_osc
+from .signals import Running, run_guarded
+from .transport.osc import parse_networks, start_osc
 from .transport.ws import Hub, start_ws
 
 log = logging.getLogger("moodscore.serve")
@@ -49,6 +52,8 @@ class ServeOptions:
     transition: str = "bar"
     exit_on_stop: bool = False
     midi_clock: bool = False
+    osc_allow: tuple[str, ...] = ()  # CIDR networks OSC is taken from; empty: any sender
+    allow_origins: tuple[str, ...] = ()  # browser origins allowed to open the WebSocket ("*": all)
 
 
 def ports_hint(api: str | None) -> str:
@@ -102,12 +107,18 @@ def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
     return conductor, scheduler, LiveEngine(conductor, generator, scheduler, clock=time.perf_counter)
 
 
-async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> dict:
-    """Run until stopped; return the session's statistics."""
+async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
+                running: Running | None = None) -> dict:
+    """Run until stopped; return the session's statistics. ``running`` (from
+    :func:`~moodscore.signals.run_guarded`) is told what was started."""
+    running = running or Running()
     template = load_preset(opts.preset) if opts.preset else Template()
+    osc_allow = parse_networks(opts.osc_allow)
     sink = _sinks(opts)  # before the model loads: no output chosen is said at once
+    running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition)
+    running.scheduler, running.engine = scheduler, engine
     stats = RejectStats()
     hub = Hub()
     engine.listeners.append(hub.publish)
@@ -133,9 +144,10 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
     loop = asyncio.get_running_loop()
     transport = ws_server = None
     try:
-        transport, osc = await start_osc(submit, opts.osc_host, opts.osc_port, stats)
-        ws_server = await start_ws(submit, hub, opts.ws_host, opts.ws_port, stats)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        transport, osc = await start_osc(submit, opts.osc_host, opts.osc_port, stats, allow=osc_allow)
+        ws_server = await start_ws(submit, hub, opts.ws_host, opts.ws_port, stats,
+                                   allow_origins=opts.allow_origins)
+        for sig in () if running.guarded else (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, engine.stop)
             except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt ends run()
@@ -153,7 +165,7 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
         scheduler.stop(panic=True)
         sink.close()
     return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
-            "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped}
+            "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped, **engine.stats()}
 
 
 def run(opts: ServeOptions) -> int:
@@ -161,6 +173,6 @@ def run(opts: ServeOptions) -> int:
     # worker run Python: a 1 ms switch interval keeps send lateness near a millisecond.
     sys.setswitchinterval(0.001)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    summary = asyncio.run(serve(opts))
+    summary = run_guarded(lambda running: serve(opts, running=running))
     log.info("stopped: %s", summary)
     return 0

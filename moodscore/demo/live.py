@@ -31,6 +31,7 @@ from ..engine.template import Template, load_preset
 from ..errors import ConfigError
 from ..midi.sinks import MidiSink, RtMidiSink, TeeSink
 from ..serve import start_engine
+from ..signals import Running, run_guarded
 from ..transport.osc import start_osc
 from ..transport.ws import Hub, start_ws
 from .assets import SOUNDFONT
@@ -58,6 +59,7 @@ class DemoOptions:
     midi_api: str | None = None
     osc_port: int | None = None
     soundfont: Path | None = None  # what the page loads; default: the packaged GM subset
+    allow_origins: tuple[str, ...] = ()  # other browser origins that may drive the engine
 
 
 def page_soundfont(chosen: Path | None = None) -> Path:
@@ -80,8 +82,18 @@ def _check(opts: DemoOptions) -> None:
         raise ConfigError(f"--osc-port must be 1 to 65535, got {opts.osc_port}")
 
 
-async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None) -> dict[str, Any]:
+def own_origins(host: str, port: int) -> list[str]:
+    """The origins of the demo's own page: loopback names, and ``host`` where it is one."""
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    if host not in ("", "0.0.0.0", "::") and host not in names:
+        names.append(f"[{host}]" if ":" in host else host)
+    return [f"http://{name}:{port}" for name in names]
+
+
+async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
+               running: Running | None = None) -> dict[str, Any]:
     """Serve the page and play until stopped; return the session's statistics."""
+    running = running or Running()
     _check(opts)
     soundfont = page_soundfont(opts.soundfont)
     template = load_preset(opts.preset) if opts.preset else Template()
@@ -90,8 +102,10 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None) -> dict
     browser = BrowserSink(hub.publish, loop)
     port_sink = RtMidiSink(opts.midi_port, api=opts.midi_api) if opts.midi_port else None
     sink: MidiSink = TeeSink(browser, port_sink) if port_sink else browser
+    running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition)
+    running.scheduler, running.engine = scheduler, engine
     engine.listeners.append(hub.publish)
     stats = RejectStats()
 
@@ -111,7 +125,8 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None) -> dict
     osc_transport = ws_server = None
     try:
         try:
-            ws_server = await start_ws(engine.submit, hub, opts.host, opts.port, stats, process_request=site)
+            ws_server = await start_ws(engine.submit, hub, opts.host, opts.port, stats, process_request=site,
+                                       allow_origins=(*own_origins(opts.host, opts.port), *opts.allow_origins))
             if opts.osc_port is not None:
                 osc_transport, _ = await start_osc(engine.submit, opts.host, opts.osc_port, stats)
         except OSError as err:
@@ -119,7 +134,7 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None) -> dict
             why = "is in use" if err.errno == errno.EADDRINUSE else f"cannot be opened ({err.strerror or err})"
             raise ConfigError(f"{opts.host}:{opts.port if ws_server is None else opts.osc_port} {why}; "
                               f"pick another with {which}") from err
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in () if running.guarded else (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, engine.stop)
             except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt ends run()
@@ -153,6 +168,6 @@ def run(opts: DemoOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     # Every page request is an HTTP answer instead of a handshake: websockets would log each.
     logging.getLogger("websockets.server").setLevel(logging.WARNING)
-    summary = asyncio.run(demo(opts))
+    summary = run_guarded(lambda running: demo(opts, running=running))
     log.info("stopped: %s", summary)
     return 0

@@ -1,10 +1,13 @@
 """The live engine: the conductor driven by the wall clock, a generation worker and a scheduler.
 
-Everything that touches the conductor runs on one asyncio loop: input messages from the
-transports, the tick that hands due events to the MIDI scheduler thread, and the delivery of
-phrases generated in a worker thread (ONNX Runtime releases the GIL while it runs). Beat and bar
-callbacks go to listeners at the moment they sound; phrase events as soon as they are
-scheduled, so a display can show what comes next.
+The music does not depend on the input path. The conductor is ticked by a thread of its own
+(``moodscore-conductor``), which hands due events to the MIDI scheduler thread and starts
+generation in a worker thread (ONNX Runtime releases the GIL while it runs); input messages
+arrive from the transports on the asyncio loop and are applied under the same lock. So if the
+loop stalls (a parser bug, a blocked callback), planned music, new phrases and, failing those,
+variations keep playing; a watchdog in the conductor thread logs the stall and its length.
+Beat and bar callbacks go to listeners on the loop at the moment they sound; phrase events as
+soon as they are scheduled, so a display can show what comes next.
 
 Public API: :class:`LiveEngine`, :func:`to_mido`.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
@@ -48,30 +52,41 @@ def to_mido(e: MidiEvent, time: int | float = 0) -> mido.Message:
 
 
 class LiveEngine:
+    """One session played live: ``run()`` on an asyncio loop, ``submit()`` and ``stop()`` from it
+    (``stop`` from any thread); ``stall_s`` is how long the loop may be silent before it is a stall."""
+
     def __init__(self, conductor: Conductor, generator, scheduler: Scheduler, *,
-                 clock: Callable[[], float] = time.perf_counter, tick: float = 0.005) -> None:
+                 clock: Callable[[], float] = time.perf_counter, tick: float = 0.005,
+                 stall_s: float = 0.25) -> None:
         self.conductor, self.generator, self.scheduler = conductor, generator, scheduler
-        self.clock, self.tick = clock, tick
+        self.clock, self.tick, self.stall_s = clock, tick, stall_s
         self.listeners: list[Listener] = []
         self.generated = 0
         self.generation_ms: list[float] = []
+        self.stalls: list[float] = []  # seconds each loop stall lasted, the last 1000
+        self.tick_errors = 0
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="moodscore-generate")
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped = asyncio.Event()
+        self._lock = threading.RLock()  # the conductor is touched by the loop, ticker and worker
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._loop_seen = clock()  # when the loop last ran (its heartbeat)
+        self._stalled_since: float | None = None
 
     # -- inputs (loop thread) ------------------------------------------------------------------
     def submit(self, msg: object) -> None:
         """Apply a validated message now; ConfigError says why it could not be done."""
-        cuts = apply(self.conductor, msg, self.clock())
-        for cut in cuts:
-            self._cut(cut)
-        if cuts:  # a stop: silence everything, as a panic button would
-            self.scheduler.panic()
+        with self._lock:
+            cuts = apply(self.conductor, msg, self.clock())
+            for cut in cuts:
+                self._cut(cut)
+            if cuts:  # a stop: silence everything, as a panic button would
+                self.scheduler.panic()
 
     def _cut(self, cut: Cut) -> None:
         self.scheduler.cancel_after(cut.time)
 
-    # -- generation ----------------------------------------------------------------------------
+    # -- generation (worker thread) ------------------------------------------------------------
     def _generate(self, req: Request) -> tuple[Phrase, float] | None:
         if not self.conductor.wanted(req.id):  # superseded while it waited: skip the work
             return None
@@ -82,11 +97,13 @@ class LiveEngine:
         return phrase, (time.perf_counter() - start) * 1000
 
     def _request(self, req: Request) -> None:
-        assert self._loop is not None
-        future = self._loop.run_in_executor(self._executor, self._generate, req)
+        try:
+            future = self._executor.submit(self._generate, req)
+        except RuntimeError:  # shutting down: the conductor plays a variation if it must
+            return
         future.add_done_callback(lambda f: self._delivered(req, f))
 
-    def _delivered(self, req: Request, future: asyncio.Future) -> None:
+    def _delivered(self, req: Request, future) -> None:
         if future.cancelled():
             return
         err = future.exception()
@@ -97,13 +114,14 @@ class LiveEngine:
         if result is None:
             return
         phrase, ms = result
-        self.generated += 1
-        self.generation_ms.append(ms)
-        del self.generation_ms[:-1000]
-        self.conductor.deliver(req.id, phrase)
+        with self._lock:
+            self.generated += 1
+            self.generation_ms.append(ms)
+            del self.generation_ms[:-1000]
+            self.conductor.deliver(req.id, phrase)
 
-    # -- output --------------------------------------------------------------------------------
-    def _emit(self, event: dict) -> None:
+    # -- output (conductor thread) -------------------------------------------------------------
+    def _emit(self, event: dict) -> None:  # on the loop
         for listener in list(self.listeners):
             try:
                 listener(event)
@@ -111,43 +129,90 @@ class LiveEngine:
                 log.exception("event listener failed; removing it")
                 self.listeners.remove(listener)
 
-    def step(self) -> None:
-        """One tick: start due generation, hand due events to the scheduler and listeners."""
+    def _emit_later(self, at: float, event: dict) -> None:  # on the loop
         assert self._loop is not None
+        self._loop.call_later(max(0.0, at - self.clock()), self._emit, event)
+
+    def _to_loop(self, fn: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            pass
+
+    def step(self) -> None:
+        """One tick (conductor lock held): start due generation, hand due events to the
+        scheduler and, through the loop, to listeners."""
         for req in self.conductor.requests():
             self._request(req)
-        now = self.clock()
-        for item in self.conductor.advance(now):
+        for item in self.conductor.advance(self.clock()):
             if isinstance(item, MidiEvent):
                 self.scheduler.schedule(item.time, to_mido(item))
             elif isinstance(item, Cut):
                 self._cut(item)
             elif isinstance(item, Callback):
                 if item.event["type"] == "phrase":
-                    self._emit(item.event)
+                    self._to_loop(self._emit, item.event)
                 else:
-                    self._loop.call_later(max(0.0, item.time - now), self._emit, item.event)
+                    self._to_loop(self._emit_later, item.time, item.event)
+
+    def _watch(self, now: float) -> None:
+        """Log a stall of the loop when it begins and, with its length, when it ends."""
+        silent = now - self._loop_seen
+        if self._stalled_since is None:
+            if silent > self.stall_s:
+                self._stalled_since = self._loop_seen
+                log.warning("event loop stalled: no input handled for %.2f s; the music plays on", silent)
+        elif silent <= self.stall_s:
+            length = self._loop_seen - self._stalled_since
+            self._stalled_since = None
+            self.stalls.append(length)
+            del self.stalls[:-1000]
+            log.warning("event loop stalled for %.2f s; input is handled again", length)
+
+    def _tick_forever(self) -> None:
+        while not self._stop.wait(self.tick):
+            try:
+                with self._lock:
+                    self.step()
+            except Exception:  # a bug in one tick must not end the music: count it, go on
+                self.tick_errors += 1
+                if self.tick_errors <= 10 or self.tick_errors % 1000 == 0:
+                    log.exception("conductor tick failed (%d so far)", self.tick_errors)
+            self._watch(self.clock())
 
     async def run(self) -> None:
         """Play from a neutral mood until :meth:`stop`."""
         self._loop = asyncio.get_running_loop()
-        if not self.conductor.playing:
-            self.conductor.play(self.clock())
-            for req in self.conductor.requests():  # the first phrase before the first bar: no cold start
-                result = self._generate(req)
-                if result is not None:
-                    self.conductor.deliver(req.id, result[0])
+        with self._lock:
+            if not self.conductor.playing:
+                self.conductor.play(self.clock())
+                for req in self.conductor.requests():  # the first phrase before the first bar: no cold start
+                    result = self._generate(req)
+                    if result is not None:
+                        self.conductor.deliver(req.id, result[0])
+        self._loop_seen = self.clock()
+        self._ticker = threading.Thread(target=self._tick_forever, name="moodscore-conductor", daemon=True)
+        self._ticker.start()
         try:
-            while not self._stopped.is_set():
-                self.step()
-                try:
-                    await asyncio.wait_for(self._stopped.wait(), self.tick)
-                except asyncio.TimeoutError:
-                    pass
+            while not self._stop.is_set():  # the heartbeat the watchdog looks for
+                self._loop_seen = self.clock()
+                await asyncio.sleep(0.02)
         finally:
-            for cut in self.conductor.stop(self.clock()):
-                self._cut(cut)
+            self._stop.set()
+            self._ticker.join(1.0)
+            with self._lock:
+                for cut in self.conductor.stop(self.clock()):
+                    self._cut(cut)
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
-        self._stopped.set()
+        """End :meth:`run` (from any thread, or a signal handler)."""
+        self._stop.set()
+
+    def stats(self) -> dict[str, object]:
+        """Loop stalls seen (count, longest seconds) and conductor ticks that failed."""
+        return {"loop_stalls": len(self.stalls), "longest_stall_s": round(max(self.stalls, default=0.0), 3),
+                "tick_errors": self.tick_errors}

@@ -58,7 +58,7 @@ from ..errors import ConfigError, MoodscoreError
 log = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 16384
-REJECT_KINDS = ("json", "schema", "size", "osc")
+REJECT_KINDS = ("json", "schema", "size", "osc", "source", "origin")
 EventKind = Literal["beat", "bar", "phrase", "midi"]
 EVENT_KINDS: tuple[EventKind, ...] = ("beat", "bar", "phrase")  # what a bare subscribe gets
 # "midi" (each MIDI message as it is sent) only where a sink publishes it (moodscore demo), and

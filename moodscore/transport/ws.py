@@ -7,16 +7,27 @@ rather than holding the engine up. A lost ``midi`` event may have held a note-of
 ``midi`` event that subscriber gets is preceded by all-notes-off on every channel: a gap in
 what it hears, never a note that hangs.
 
-Public API: :func:`start_ws`, :class:`Hub`.
+Browsers let any web page open a WebSocket to localhost, so a handshake that carries an
+``Origin`` header (every browser sends one) is refused with HTTP 403, logged and counted,
+unless that origin is allowed (``--allow-origin URL``, ``*`` for all; ``moodscore demo`` allows
+its own page). Games, tools and the bindings send no ``Origin`` and are not affected.
+
+Public API: :func:`start_ws`, :class:`Hub`, :class:`OriginGate`, :func:`normalize_origin`.
 """
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from ..engine.protocol import ProtocolError, RejectStats, SubscribeMessage, ack, error_reply, event_json, parse_json
 from ..errors import ConfigError
@@ -26,6 +37,57 @@ QUEUE = 256  # events held for one slow subscriber
 # all notes off (CC123) on the 16 channels, sent ahead of a subscriber's next MIDI after a loss
 _ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
 FRAME_LIMIT = 1 << 20  # bigger frames close the connection (1009); the protocol's own limit is lower
+
+
+def normalize_origin(origin: str) -> str:
+    """``scheme://host[:port]`` lowercased, as browsers send it (``*`` and ``null`` as they are);
+    ConfigError for anything else."""
+    text = origin.strip()
+    if text in ("*", "null"):
+        return text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+            or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"--allow-origin must be * or an origin such as http://localhost:3000 "
+                          f"(scheme, host and port only), got {origin!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+class OriginGate:
+    """websockets' ``process_request`` hook: 403 for a browser origin that is not allowed."""
+
+    def __init__(self, allow: Iterable[str], stats: RejectStats) -> None:
+        self.allow = frozenset(normalize_origin(o) for o in allow)
+        self.stats = stats
+
+    def allows(self, origin: str | None) -> bool:
+        if origin is None or "*" in self.allow:
+            return True
+        try:
+            return normalize_origin(origin) in self.allow
+        except ConfigError:
+            return False
+
+    def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
+        origin = request.headers.get("Origin")
+        if self.allows(origin):
+            return None
+        allowed = " ".join(sorted(self.allow)) or "none"
+        self.stats.record("origin", f"WebSocket from origin {origin!r} refused (allowed: {allowed}; "
+                                    "add one with --allow-origin URL)")
+        body = (f"origin {origin} is not allowed to drive this engine; start it with "
+                f"--allow-origin {origin} to allow it\n").encode("utf-8", "replace")
+        headers = Headers([("Content-Type", "text/plain; charset=utf-8"),
+                           ("Content-Length", str(len(body))), ("Connection", "close")])
+        return Response(HTTPStatus.FORBIDDEN.value, HTTPStatus.FORBIDDEN.phrase, headers, body)
 
 
 class Hub:
@@ -71,10 +133,21 @@ class Hub:
 
 async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: int,
                    stats: RejectStats | None = None, *,
-                   process_request: Callable[..., Any] | None = None) -> Server:
+                   process_request: Callable[..., Any] | None = None,
+                   allow_origins: Iterable[str] = ()) -> Server:
     """Serve the protocol on ``host:port``; ``process_request`` (websockets' hook) may answer
-    plain HTTP requests on the same port, as ``moodscore demo`` does with its page."""
+    plain HTTP requests on the same port, as ``moodscore demo`` does with its page;
+    ``allow_origins``: the browser origins that may open a WebSocket (see :class:`OriginGate`)."""
     stats = stats or RejectStats()
+    gate = OriginGate(allow_origins, stats)
+
+    async def check(connection: ServerConnection, request: Request) -> Response | None:
+        if "websocket" in request.headers.get("Upgrade", "").lower():
+            return gate(connection, request)  # a handshake: its origin decides
+        if process_request is None:
+            return None  # websockets answers 426 Upgrade Required
+        answer = process_request(connection, request)  # a page, as moodscore demo serves
+        return await answer if inspect.isawaitable(answer) else answer
 
     async def handler(ws: ServerConnection) -> None:
         pump: asyncio.Task | None = None
@@ -104,4 +177,4 @@ async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: 
             if pump is not None:
                 pump.cancel()
 
-    return await serve(handler, host, port, max_size=FRAME_LIMIT, process_request=process_request)
+    return await serve(handler, host, port, max_size=FRAME_LIMIT, process_request=check)
