@@ -107,6 +107,12 @@ class ServerProcess:
             raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
         return True
 
+    def __enter__(self):  # noqa: ANN204 (returns the subclass)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
