@@ -52,6 +52,18 @@ def _at_least(name: str, low: int) -> Callable[[str], int]:
     return parse
 
 
+def _positive(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {text}")
+        return value
+    return parse
+
+
 def _origin(text: str) -> str:
     from .transport.ws import normalize_origin
 
@@ -130,9 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--title", default=None)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track"], default="models")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "soak"], default="models")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
-    b.add_argument("--minutes", type=float, default=10.0, help="realtime: length of the deadline session")
+    b.add_argument("--minutes", type=_positive("--minutes"), default=10.0,
+                   help="realtime: length of the deadline session; soak: length of the soak")
+    b.add_argument("--rate", type=_positive("--rate"), default=1000.0, help="soak: messages a second")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     b.add_argument("--phrases", type=_at_least("--phrases", 1), default=50)
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
@@ -302,6 +316,11 @@ def _bench(args: argparse.Namespace) -> None:
         from .film import bench as render_bench
 
         render_bench.run(("abc", "lstm") if args.model == "all" else (args.model,))
+        return
+    if args.suite == "soak":
+        from . import bench_soak
+
+        bench_soak.run(args.minutes, rate=args.rate, model="abc" if args.model == "all" else args.model)
         return
     if args.suite == "realtime":
         from . import bench_realtime

@@ -128,9 +128,12 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
         scheduler.clock_out(lambda: conductor.clock.tempo_at(conductor.clock.beat_at(time.perf_counter())))
 
     logged_at: dict[str, float] = {}
+    applied = 0
 
     def submit(msg: object) -> None:
+        nonlocal applied
         engine.submit(msg)
+        applied += 1
         # what was applied, so a user with no synth sees it arrive: each kind of message at most
         # once a second (a tracker sends ten moods a second; a flood must not stall the loop)
         kind, now = getattr(msg, "type", type(msg).__name__), time.monotonic()
@@ -164,7 +167,7 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
             ws_server.close()
         scheduler.stop(panic=True)
         sink.close()
-    return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
+    return {"applied": applied, "rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
             "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped, **engine.stats()}
 
 

@@ -117,6 +117,9 @@ class Conductor:
         # what plays on until a re-anchored phrase begins: (anchor, plans, accompaniment, bar base)
         self._outgoing: tuple[int, dict[int, _Plan], dict[int, list[Note]], int] | None = None
         self._bar_base = 0  # the session's count of the current plan's bar 0: bars never repeat
+        self.retarget_every = 0.25  # seconds between requests for new material on mood changes
+        self._retarget_at = -1e9
+        self._retarget_due = False
         self.clock = TempoMap(bpm=controls(0, 0, self.template).tempo_bpm)
 
     # -- inputs ------------------------------------------------------------------------------
@@ -133,9 +136,17 @@ class Conductor:
 
     def set_mood(self, now: float, valence: float | None = None, arousal: float | None = None,
                  glide: float | None = None) -> None:
+        """Head for a new mood. New material is asked for at once, but at most once every
+        ``retarget_every`` seconds: a flood of moods (a jittery tracker, a fuzzer) coalesces
+        into the latest, looked at again by :meth:`advance` when the interval has passed."""
         self.mood.set(now, valence, arousal, glide)
-        if self.playing:
-            self._maybe_retarget(now)
+        if not self.playing:
+            return
+        if now - self._retarget_at < self.retarget_every:
+            self._retarget_due = True
+            return
+        self._retarget_at, self._retarget_due = now, False
+        self._maybe_retarget(now)
 
     def stinger(self, now: float, name: str) -> bool:
         """Queue a stinger for the next beat; False while cooling down (counted)."""
@@ -285,6 +296,9 @@ class Conductor:
         out: list[MidiEvent | Callback | Cut] = []
         if not self.playing:
             return out
+        if self._retarget_due and now - self._retarget_at >= self.retarget_every:
+            self._retarget_at, self._retarget_due = now, False
+            self._maybe_retarget(now)
         if self._pending_cut is not None:
             out.append(Cut(self._pending_cut))
             self._pending_cut = None
