@@ -93,9 +93,8 @@ class Fuzzer:
             return _osc("/mood/va", "ff", _f(float("nan")), _f(float("inf")))
         if kind == 3:
             return _osc("/mood/stinger", "s", _s("x" * 60_000))
-        if kind == 4:  # a day ahead
-            ahead = struct.pack(">II", int(time.time()) + 2_208_988_800 + 86_400, 0)
-            return _bundle(_osc("/mood/play"), timetag=ahead)
+        if kind == 4:  # years ahead (NTP seconds 4.2e9: 2033)
+            return _bundle(_osc("/mood/play"), timetag=struct.pack(">II", 4_200_000_000, 0))
         if kind == 5:
             data = bytearray(self.valid_osc())
             for _ in range(rng.randrange(1, 4)):
