@@ -7,7 +7,8 @@ which Python runs in the main thread between any two bytecodes, loop or no loop.
 only starts a thread; that thread asks the engine to stop (the normal, tidy path) and, if the
 process has not finished within ``grace`` seconds, runs ``emergency`` itself (stop the scheduler
 with the panic, flush the recording) and exits with the signal's status. A second deadline ends
-the process even if ``emergency`` itself hangs.
+the process even if ``emergency`` itself hangs. A tidy shutdown that is slow but has already
+silenced the music (``silenced()``) gets ``patience`` seconds more instead.
 
 :func:`run_guarded` runs a live coroutine (``moodscore serve``, ``demo``) that way: it is handed
 a :class:`Running` to fill in with its engine, scheduler and sink as they start.
@@ -35,8 +36,10 @@ class GracefulExit:
     :meth:`uninstall`."""
 
     def __init__(self, request_stop: Callable[[], None], emergency: Callable[[], None], *,
-                 grace: float = 1.0, hard: float = 1.8) -> None:
+                 silenced: Callable[[], bool] = lambda: False, grace: float = 1.0, hard: float = 1.8,
+                 patience: float = 10.0) -> None:
         self.request_stop, self.emergency, self.grace, self.hard = request_stop, emergency, grace, hard
+        self.silenced, self.patience = silenced, patience
         self._done = threading.Event()
         self._fired = threading.Lock()
         self._previous: dict[int, Any] = {}
@@ -68,6 +71,8 @@ class GracefulExit:
         self.request_stop()
         if self._done.wait(self.grace):
             return
+        if self.silenced() and self._done.wait(self.patience):
+            return  # the tidy path is under way and the panic is out: let it finish
         log.error("%s: the event loop did not stop within %.1f s; sending the panic from the "
                   "signal thread and exiting", name, self.grace)
         killer = threading.Timer(max(0.0, self.hard - self.grace), os._exit, (128 + signum,))
@@ -95,6 +100,10 @@ class Running:
         if self.engine is not None:
             self.engine.stop()
 
+    def silenced(self) -> bool:
+        """The tidy path has stopped the scheduler, so its panic is out."""
+        return self.scheduler is not None and not self.scheduler.running
+
     def emergency(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop(panic=True, timeout=0.2)
@@ -108,7 +117,7 @@ T = TypeVar("T")
 def run_guarded(main: Callable[[Running], Coroutine[Any, Any, T]], *, grace: float = 1.0) -> T:
     """``asyncio.run(main(running))`` with SIGINT/SIGTERM handled by :class:`GracefulExit`."""
     running = Running()
-    guard = GracefulExit(running.stop, running.emergency, grace=grace)
+    guard = GracefulExit(running.stop, running.emergency, silenced=running.silenced, grace=grace)
     running.guarded = guard.install()
     try:
         return asyncio.run(main(running))
