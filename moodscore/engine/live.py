@@ -30,6 +30,7 @@ from .session import apply
 
 log = logging.getLogger(__name__)
 Listener = Callable[[dict], None]
+MARGIN_MIN, MARGIN_MAX = 0.15, 1.0  # seconds a re-anchored phrase leaves the generation worker
 
 
 class Scheduler(Protocol):
@@ -119,6 +120,14 @@ class LiveEngine:
             self.generation_ms.append(ms)
             del self.generation_ms[:-1000]
             self.conductor.deliver(req.id, phrase)
+            self._adapt_margin()
+
+    def _adapt_margin(self) -> None:
+        """A re-anchored phrase leaves the worker three times the recent slow generation time
+        (0.15 s to 1 s): on a loaded machine the new material comes a little later, not late."""
+        recent = sorted(self.generation_ms[-50:])
+        slow = recent[int(0.9 * (len(recent) - 1))] / 1000
+        self.conductor.generation_margin = min(MARGIN_MAX, max(MARGIN_MIN, 3 * slow))
 
     # -- output (conductor thread) -------------------------------------------------------------
     def _emit(self, event: dict) -> None:  # on the loop
