@@ -7,6 +7,7 @@ hardware (it records to a file).
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import queue
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,22 @@ from websockets.sync.client import connect
 
 RECEIVER = Path(__file__).parent / "midi" / "jack_receiver.py"
 START_S = 60.0  # loading the model on a busy machine takes a while
+
+
+@contextlib.contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fail (TimeoutError) if the block runs longer than ``seconds``, even if it never returns
+    (an endless loop in Python code): SIGALRM interrupts it. Main thread only."""
+    def late(signum: int, frame: object) -> None:
+        raise TimeoutError(f"took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, late)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str,

