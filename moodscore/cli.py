@@ -40,6 +40,21 @@ def _unit(name: str) -> Callable[[str], float]:
     return parse
 
 
+def _level(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number in [0, 1], got {text!r}") from None
+        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {text}")
+        return value
+    return parse
+
+
+_STYLE_HELP = "orchestration: a built-in style (moodscore styles) or a .json style file"
+
+
 def _at_least(name: str, low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -110,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", type=_writable, required=True, help="MIDI file to write")
     g.add_argument("--abc", type=_writable, default=None, help="also write the melody as ABC")
     g.add_argument("--title", default=None)
+    g.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+    g.add_argument("--intensity", type=_level("--intensity"), default=None,
+                   help="0 (melody and two parts) to 1 (every part); default: from the arousal")
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
     b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track"], default="models")
@@ -134,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--osc-reply", default=None, metavar="HOST:PORT", help="send /mood/beat and /mood/bar there")
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
+    s.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
     r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
@@ -145,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_at_least("--seed", 0), default=0)
     r.add_argument("--preset", type=Path, default=None, help="JSON emotion template")
     r.add_argument("--soundfont", default=None, help="SF2 for --wav (default: the GM soundfont installed)")
+    r.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
 
     from .track.settings import arg_type
 
@@ -191,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--render", type=_writable, default=None, metavar="OUT.wav",
                    help="render a mood journey (calm, tense, triumphant, sad) to OUT.wav and OUT.mid")
     m.add_argument("--seconds", type=_at_least("--seconds", 8), default=60, help="length of the --render")
+    m.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+
+    sub.add_parser("styles", help="list the orchestration styles, one a line, name first")
 
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -244,14 +267,18 @@ def _generate(args: argparse.Namespace) -> None:
     from .models.runtime import load_generator
     from .music import Meter
 
+    from .arranger import programs_for
+    from .arranger.styles import load_style
+
     template = load_preset(args.preset) if args.preset else Template()
+    style = load_style(args.style)
     generator = load_generator(args.model)
     meter = args.meter or Meter()
     piece = compose(generator, args.valence, args.arousal, bars=args.bars, seed=args.seed,
-                    template=template, meter=meter)
+                    template=template, meter=meter, style=style, intensity=args.intensity)
     title = args.title or f"moodscore v={args.valence:+.2f} a={args.arousal:+.2f} seed={args.seed}"
     ctl = piece.controls
-    programs = {0: ctl.programs.melody, 1: ctl.programs.chords, 2: ctl.programs.bass}
+    programs = programs_for(ctl, style)
     write_midi(args.output, piece.phrases, piece.accompaniment, tempo_bpm=ctl.tempo_bpm, meter=meter,
                tonic=piece.tonic, mode=ctl.mode, title=title, programs=programs)
     print(f"wrote {args.output}: {args.bars} bars, {ctl.tempo_bpm:.0f} BPM, {piece.key_field} "
@@ -296,7 +323,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
-        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock")})
+        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style")})
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
                        "virtual ports); use --midi-port with a loopback driver such as loopMIDI")
@@ -308,10 +335,13 @@ def _render(args: argparse.Namespace) -> None:
     from .film import cuesheet, timecode
     from .film.render import render
 
+    from .arranger.styles import load_style
+
     sheet = cuesheet.load(args.cues, args.fps)  # every cue checked before anything is made
     template = load_preset(args.preset) if args.preset else Template()
+    style = load_style(args.style)
     report = render(sheet, args.output, model=args.model, wav_path=args.wav, soundfont=args.soundfont,
-                    template=template, seed=args.seed)
+                    template=template, seed=args.seed, style=style)
     rate = sheet.rate
     print(f"{sheet.title}: {len(sheet.cues)} cues at {rate.label} fps, file starts at "
           f"{timecode.format_frames(sheet.start, rate)}")
@@ -358,9 +388,12 @@ def _demo(args: argparse.Namespace) -> None:
         from .demo.journey import render_journey
         from .engine.template import Template, load_preset
 
+        from .arranger.styles import load_style
+
+        style = load_style(args.style)
         done = render_journey(args.render, seconds=args.seconds, model=args.model, seed=args.seed,
                               template=load_preset(args.preset) if args.preset else Template(),
-                              soundfont=args.soundfont)
+                              soundfont=args.soundfont, style=style)
         stages = ", ".join(f"{s.name} {s.start:.0f}-{s.end:.0f} s" for s in done.stages)
         print(f"wrote {done.midi} ({done.notes} notes, {done.seconds:g} s, {done.tempos} tempos)")
         print(f"wrote {done.wav} (FluidSynth); the journey: {stages}")
@@ -369,7 +402,8 @@ def _demo(args: argparse.Namespace) -> None:
 
     run(DemoOptions(host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
                     preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
-                    midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont))
+                    midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont,
+                    style=args.style))
 
 
 def _schema(args: argparse.Namespace) -> None:
@@ -380,9 +414,16 @@ def _schema(args: argparse.Namespace) -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
+def _styles(args: argparse.Namespace) -> None:
+    from .arranger.styles import builtin
+
+    for name, style in builtin().items():
+        print(f"{name}  {style.description}")
+
+
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
             "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
-            "track": _track}
+            "track": _track, "styles": _styles}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

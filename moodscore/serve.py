@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .arranger.styles import Style, load_style
 from .engine.conductor import Conductor
 from .engine.live import LiveEngine
 from .engine.protocol import RejectStats, StopMessage
@@ -49,6 +50,7 @@ class ServeOptions:
     transition: str = "bar"
     exit_on_stop: bool = False
     midi_clock: bool = False
+    style: str = "default"  # a built-in style's name or a .json style file
 
 
 def ports_hint(api: str | None) -> str:
@@ -92,10 +94,10 @@ def _osc_reply(target: str):
 
 
 def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
-                 transition: str) -> tuple[Conductor, MidiScheduler, LiveEngine]:
+                 transition: str, style: Style | None = None) -> tuple[Conductor, MidiScheduler, LiveEngine]:
     """Load the model, open ``sink`` and start its scheduler thread: the live engine, not yet run."""
     generator = load_generator(model)
-    conductor = Conductor(template=template, seed=seed, transition=transition)
+    conductor = Conductor(template=template, seed=seed, transition=transition, style=style)
     sink.open()
     scheduler = MidiScheduler(sink, clock=time.perf_counter)
     scheduler.start()
@@ -105,9 +107,10 @@ def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
 async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> dict:
     """Run until stopped; return the session's statistics."""
     template = load_preset(opts.preset) if opts.preset else Template()
+    style = load_style(opts.style)
     sink = _sinks(opts)  # before the model loads: no output chosen is said at once
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
-                                                transition=opts.transition)
+                                                transition=opts.transition, style=style)
     stats = RejectStats()
     hub = Hub()
     engine.listeners.append(hub.publish)

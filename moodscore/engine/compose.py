@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..arranger import arrange, melody_velocities
+from ..arranger.styles import Style, default_style
 from ..models.abc import Spelled, body_to_abc, key_field, spell_midi, transpose_tokens
 from ..music import Meter, Note, Phrase
-from .arranger import arrange
 from .template import Controls, Template, controls
 
 PHRASE_BARS = 4
@@ -29,6 +30,8 @@ class Piece:
     tonic: int
     abc_body: str  # the melody in the key of ``key_field``
     key_field: str
+    style: Style | None = None
+    intensity: float | None = None  # None: from the arousal
 
 
 def tonic_spelling(pc: int, mode: str) -> Spelled:
@@ -51,9 +54,12 @@ def perform(phrase: Phrase, ctl: Controls, tonic: int) -> Phrase:
 
 
 def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,
-            template: Template | None = None, meter: Meter = Meter()) -> Piece:
-    """Generate ``bars`` bars (whole phrases of four, the last one shorter if need be)."""
+            template: Template | None = None, meter: Meter = Meter(), style: Style | None = None,
+            intensity: float | None = None) -> Piece:
+    """Generate ``bars`` bars (whole phrases of four, the last one shorter if need be), arranged
+    in ``style`` at ``intensity`` (default: from the arousal)."""
     template = template or Template()
+    style = style or default_style()
     ctl = controls(valence, arousal, template)
     rng = np.random.default_rng(seed)
     raw: list[Phrase] = []
@@ -64,8 +70,13 @@ def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,
                                          mode=ctl.mode, meter=meter, bars=n, rng=rng))
         left -= n
     performed = [perform(p, ctl, template.tonic) for p in raw]
-    accompaniment = [arrange(p, ctl, seed=seed + i) for i, p in enumerate(performed)]
+    accompaniment = [arrange(p, ctl, seed=seed + i * PHRASE_BARS, style=style, intensity=intensity,
+                             phrase_index=i) for i, p in enumerate(performed)]
+    performed = [replace(p, notes=[replace(n, velocity=v) for n, v in zip(
+        p.notes, melody_velocities(p, ctl.velocity, seed=seed + i, style=style))])
+        for i, p in enumerate(performed)]
     tonic = tonic_spelling(template.tonic, ctl.mode)
     tokens = [t for p in raw for t in p.tokens]
     body = body_to_abc(transpose_tokens(tokens, meter, ctl.mode, tonic))
-    return Piece(performed, accompaniment, ctl, meter, template.tonic, body, key_field(ctl.mode, tonic))
+    return Piece(performed, accompaniment, ctl, meter, template.tonic, body, key_field(ctl.mode, tonic),
+                 style, intensity)

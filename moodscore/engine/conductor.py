@@ -14,6 +14,10 @@ regenerates the bars not yet scheduled, from the next bar (``bar``), the next ph
 (``phrase``), or re-anchors a new phrase at the next beat (``beat``) or eighth
 (``immediate``). A phrase that misses its deadline is replaced by a variation of the last one.
 
+Each bar's accompaniment is the style's arrangement of its phrase (made once per phrase and
+mood, see :mod:`moodscore.arranger`), keeping the layers the intensity asks for at that bar
+line: an intensity or style change is heard from the next bar.
+
 Public API: :class:`Conductor`, :class:`MidiEvent`, :class:`Callback`, :class:`Cut`,
 :class:`Request`, ``TRANSITIONS``.
 """
@@ -23,13 +27,14 @@ import itertools
 import logging
 from dataclasses import dataclass, replace
 
+from .. import arranger
+from ..arranger.styles import Style, builtin, default_style
 from ..errors import ConfigError
 from ..models.abc import key_field
 from ..music import MODE_STEPS, Meter, Note, Phrase
-from .arranger import arrange
 from .clock import TempoMap
 from .compose import perform, perform_note
-from .mood import MoodState
+from .mood import Level, MoodState
 from .stingers import STINGERS, stinger_notes
 from .template import Controls, Template, controls
 
@@ -88,8 +93,13 @@ class _Plan:
 class Conductor:
     def __init__(self, *, template: Template | None = None, meter: Meter = Meter(), seed: int = 0,
                  phrase_bars: int = 4, lookahead: float = 0.2, transition: str = "bar",
-                 glide: float = 1.0, stinger_cooldown: float = 2.0) -> None:
+                 glide: float = 1.0, stinger_cooldown: float = 2.0, style: Style | None = None) -> None:
         self.template = template or Template()
+        self.style = style or default_style()
+        self.styles = {**builtin(), self.style.name: self.style}  # what a style message may name
+        self.intensity = Level(default_glide=glide)
+        self._arranged: dict[tuple, tuple[Phrase, dict[str, list[Note]]]] = {}
+        self._melody_vel: dict[int, tuple[Phrase, list[float]]] = {}
         self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
         self.set_transition(transition)
         self.mood = MoodState(default_glide=glide)
@@ -136,6 +146,23 @@ class Conductor:
         self.mood.set(now, valence, arousal, glide)
         if self.playing:
             self._maybe_retarget(now)
+
+    def set_intensity(self, now: float, value: float, glide: float | None = None) -> None:
+        """Head for intensity ``value`` in [0, 1]; parts enter and leave at the bar lines."""
+        self.intensity.set(now, value, glide, self._default_intensity(now))
+
+    def intensity_at(self, now: float) -> float:
+        return self.intensity.at(now, self._default_intensity(now))
+
+    def _default_intensity(self, now: float) -> float:
+        return arranger.default_intensity(self.mood.at(now)[1])
+
+    def set_style(self, name: str) -> None:
+        """Play in style ``name`` (a built-in one, or the one the engine started with) from the
+        next bar."""
+        if name not in self.styles:
+            raise ConfigError(f"style must be one of {', '.join(self.styles)}, got {name!r}")
+        self.style = self.styles[name]
 
     def stinger(self, now: float, name: str) -> bool:
         """Queue a stinger for the next beat; False while cooling down (counted)."""
@@ -308,7 +335,7 @@ class Conductor:
         if pos == 0 and not outgoing:
             out += self._start_bar(bar, t, ctl)
         elif pos == 0 and bar in plans:  # the old material plays on until the new anchor
-            accomp[bar] = self._bar_accomp(plans[bar], ctl, bar)
+            accomp[bar] = self._bar_accomp(plans[bar], ctl, bar, t)
         if pos % self._beat_units() == 0:
             out.append(Callback(t, {"type": "beat", "bar": base + bar, "beat": pos // self._beat_units(),
                                     "tempo": round(self.clock.tempo_at(beat), 3), "time": round(t, 6)}))
@@ -317,11 +344,14 @@ class Conductor:
             lo, hi = pos * UNIT, (pos + 1) * UNIT
             offset = plan.index * self.meter.beats
             bar_beat = (unit - pos) * UNIT
-            for n in plan.phrase.notes:  # only this eighth's notes are performed, at its mood
+            factors = self._melody_factors(plan.phrase)
+            for n, factor in zip(plan.phrase.notes, factors):  # only this eighth's notes, at its mood
                 rel = n.start - offset
                 if lo <= rel < hi:
                     played = perform_note(n, ctl, self.template.tonic)
-                    out += self._note(bar_beat + rel, n.duration, replace(played, channel=MELODY_CHANNEL))
+                    velocity = max(1, min(127, round(played.velocity * factor)))
+                    out += self._note(bar_beat + rel, n.duration,
+                                      replace(played, channel=MELODY_CHANNEL, velocity=velocity))
             for n in accomp.get(bar, []):
                 if lo <= n.start < hi:
                     out += self._note(bar_beat + n.start, n.duration, n)
@@ -347,7 +377,7 @@ class Conductor:
         if first_of_phrase:  # ask for the following phrase now: one phrase ahead
             self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
         performed = perform(plan.phrase, ctl, self.template.tonic)
-        self._accomp[bar] = self._bar_accomp(plan, ctl, bar, performed)
+        self._accomp[bar] = self._bar_accomp(plan, ctl, bar, t, performed)
         for old in [b for b in self._accomp if b < bar - 1]:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:
@@ -369,12 +399,39 @@ class Conductor:
                                     "mood": list(plan.mood) if plan.mood else None}))
         return out
 
-    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, performed: Phrase | None = None) -> list[Note]:
-        """The accompaniment of one bar (times from the bar start), arranged for the mood now."""
-        performed = performed or perform(plan.phrase, ctl, self.template.tonic)
+    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, t: float,
+                    performed: Phrase | None = None) -> list[Note]:
+        """The accompaniment of one bar (times from the bar start): the phrase arranged for the
+        mood now, in the layers the intensity at this bar line keeps."""
+        start = bar - plan.index  # the bar the phrase began on
+        key = (id(plan.phrase), start, self.style.name, ctl.velocity, ctl.mode, ctl.octave_shift_semitones,
+               round(ctl.valence, 2), round(ctl.arousal, 2))
+        cached = self._arranged.get(key)
+        if cached is None or cached[0] is not plan.phrase:
+            performed = performed or perform(plan.phrase, ctl, self.template.tonic)
+            written = arranger.arrange_parts(performed, ctl, seed=self.seed + start, style=self.style,
+                                             phrase_index=start // self.phrase_bars)
+            if len(self._arranged) > 16:
+                self._arranged.clear()
+            cached = self._arranged[key] = (plan.phrase, written)
+        roles = arranger.active_roles(self.style, self.intensity_at(t))
+        if self.intensity.target is None and not ctl.drums:  # the template's drums_above, while unsent
+            roles = tuple(r for r in roles if r != "drums")
         lo, hi = plan.index * self.meter.beats, (plan.index + 1) * self.meter.beats
-        return [replace(n, start=n.start - lo) for n in arrange(performed, ctl, seed=self.seed + bar)
-                if lo <= n.start < hi]
+        notes = [replace(n, start=n.start - lo) for role in arranger.ACCOMPANIMENT if role in roles
+                 for n in cached[1][role] if lo <= n.start < hi]
+        return sorted(notes, key=lambda n: (n.start, n.channel, n.pitch))
+
+    def _melody_factors(self, phrase: Phrase) -> list[float]:
+        """The melody's dynamics and humanisation (velocity factors per note), once per phrase."""
+        cached = self._melody_vel.get(id(phrase))
+        if cached is None or cached[0] is not phrase:
+            salt = sum(n.pitch for n in phrase.notes) + len(phrase.notes)  # each phrase its own
+            velocities = arranger.melody_velocities(phrase, 80, seed=self.seed + salt, style=self.style)
+            if len(self._melody_vel) > 16:
+                self._melody_vel.clear()
+            cached = self._melody_vel[id(phrase)] = (phrase, [v / 80 for v in velocities])
+        return cached[1]
 
     def _variation(self, bar: int) -> _Plan:
         """The deadline was missed: play the last phrase's bar a scale step away (a sequence)."""
@@ -390,7 +447,7 @@ class Conductor:
         return _Plan(replace(source, notes=notes), index, variation=True)
 
     def _programs(self, t: float, ctl: Controls) -> list[MidiEvent]:
-        wanted = programs_for(ctl)
+        wanted = arranger.programs_for(ctl, self.style)
         out = [MidiEvent(t, "program_change", ch, prog) for ch, prog in wanted.items()
                if self._program.get(ch) != prog]
         self._program.update(wanted)
@@ -406,7 +463,7 @@ def _scale_step(pitch: int, step: int, mode: str) -> int:
     return scale[max(0, min(len(scale) - 1, i))]
 
 
-def programs_for(ctl: Controls) -> dict[int, int]:
-    """Channel -> General MIDI program for this mood (the template's, per quadrant)."""
-    p = ctl.programs
-    return {MELODY_CHANNEL: p.melody, 1: p.chords, 2: p.bass, STINGER_CHANNEL: p.stinger}
+def programs_for(ctl: Controls, style: Style | None = None) -> dict[int, int]:
+    """Channel -> General MIDI program of every part for this mood (see
+    :func:`moodscore.arranger.programs_for`)."""
+    return arranger.programs_for(ctl, style)

@@ -10,7 +10,8 @@ Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_rep
 :func:`event_json`, :func:`json_schema`, :func:`osc_of`, :class:`RejectStats`, :class:`ProtocolError`,
 ``Message`` (the union of :class:`VAMessage`, :class:`ValenceMessage`, :class:`ArousalMessage`,
 :class:`StingerMessage`, :class:`TransitionMessage`, :class:`TempoMessage`, :class:`PlayMessage`,
-:class:`StopMessage`, :class:`SubscribeMessage`), :class:`BeatEvent`, :class:`BarEvent`,
+:class:`StopMessage`, :class:`SubscribeMessage`, :class:`IntensityMessage`, :class:`StyleMessage`),
+:class:`BeatEvent`, :class:`BarEvent`,
 :class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
 ``MAX_JSON_BYTES``, ``REJECT_KINDS``.
 
@@ -25,6 +26,12 @@ Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
     {"type": "play"}                                              /mood/play
     {"type": "stop"}                                              /mood/stop
     {"type": "subscribe", "events": ["bar", "phrase"]}            (none)
+    {"type": "intensity", "value": 0.7, "glide": 2}               /mood/intensity 0.7 2.0
+    {"type": "style", "name": "orchestral"}                       /mood/style "orchestral"
+
+``intensity`` (0 to 1; until sent it follows the arousal) brings parts in and out at the next
+bar lines; ``style`` names a built-in style (``moodscore styles``) or the one the engine started
+with, and is heard from the next bar.
 
 Events for subscribers: beat, bar, phrase (all three by default) and, from ``moodscore demo``,
 midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent.
@@ -158,13 +165,28 @@ class SubscribeMessage(_Message):
         default=EVENT_KINDS, description="a list drawn from " + ", ".join(SUBSCRIBABLE))
 
 
+# -- arrangement: intensity layers and styles (the music branch)
+class IntensityMessage(_Message):
+    type: Literal["intensity"] = "intensity"
+    value: Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False,
+                                            description="a finite number in [0, 1]")]
+    glide: Glide | None = _glide
+
+
+class StyleMessage(_Message):
+    type: Literal["style"] = "style"
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$",
+                      description="a style name (see moodscore styles): lower-case a-z 0-9 _ -")
+
+
 Message = Annotated[VAMessage | ValenceMessage | ArousalMessage | StingerMessage
                     | TransitionMessage | TempoMessage | PlayMessage | StopMessage
-                    | SubscribeMessage, Field(discriminator="type")]
+                    | SubscribeMessage | IntensityMessage | StyleMessage, Field(discriminator="type")]
 _MESSAGES: dict[str, type[BaseModel]] = {
     m.model_fields["type"].default: m
     for m in (VAMessage, ValenceMessage, ArousalMessage, StingerMessage, TransitionMessage,
-              TempoMessage, PlayMessage, StopMessage, SubscribeMessage)}
+              TempoMessage, PlayMessage, StopMessage, SubscribeMessage, IntensityMessage,
+              StyleMessage)}
 MESSAGE_TYPES = tuple(_MESSAGES)
 
 
@@ -326,6 +348,9 @@ _OSC: dict[str, tuple[str, tuple[tuple[str, str, str, bool], ...]]] = {
     "/mood/tempo": ("tempo", (("f", "bpm", "bpm", False),)),
     "/mood/play": ("play", ()),
     "/mood/stop": ("stop", ()),
+    "/mood/intensity": ("intensity", (("f", "intensity", "value", False),
+                                      ("f", "glide_seconds", "glide", True))),
+    "/mood/style": ("style", (("s", "name", "name", False),)),
 }
 OSC_ADDRESSES: dict[str, str] = {
     address: " ".join(f"[{t}:{shown}]" if opt else f"{t}:{shown}" for t, shown, _, opt in spec)

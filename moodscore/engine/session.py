@@ -12,9 +12,11 @@ from ..errors import ConfigError
 from .conductor import Conductor, Cut
 from .protocol import (
     ArousalMessage,
+    IntensityMessage,
     PlayMessage,
     StingerMessage,
     StopMessage,
+    StyleMessage,
     SubscribeMessage,
     TempoMessage,
     TransitionMessage,
@@ -43,6 +45,10 @@ def apply(conductor: Conductor, msg: object, now: float) -> list[Cut]:
         conductor.play(now)
     elif isinstance(msg, StopMessage):
         return conductor.stop(now)
+    elif isinstance(msg, IntensityMessage):
+        conductor.set_intensity(now, msg.value, msg.glide)
+    elif isinstance(msg, StyleMessage):
+        conductor.set_style(msg.name)
     elif isinstance(msg, SubscribeMessage):
         pass  # a transport concern
     else:

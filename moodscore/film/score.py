@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from ..arranger.styles import Style
 from ..engine.conductor import Callback, Conductor, MidiEvent, Request
 from ..engine.offline import fulfil, run
 from ..engine.template import Template, controls
@@ -89,15 +90,18 @@ def _within(bars: int) -> Callable[[Conductor, object, Request], None]:
 
 
 def score(sheet: CueSheet, generator, *, template: Template | None = None, meter: Meter = Meter(),
-          seed: int = 0, step: float = 0.1) -> Score:
-    """Every cue of ``sheet`` as MIDI events in seconds from the top of the file."""
+          seed: int = 0, step: float = 0.1, style: Style | None = None) -> Score:
+    """Every cue of ``sheet`` as MIDI events in seconds from the top of the file, in ``style``;
+    a cue's ``intensity`` (if given) holds for the whole cue."""
     template = template or Template()
     fits = [_fit(sheet, cue, template, meter) for cue in sheet.cues]  # all checked before any plays
     out = Score(sheet, meter, fits)
     for i, fit in enumerate(fits):
         conductor = Conductor(template=template, meter=meter, seed=seed * 10_007 + i,
-                              phrase_bars=fit.phrase_bars, transition="phrase")
+                              phrase_bars=fit.phrase_bars, transition="phrase", style=style)
         conductor.set_mood(0.0, fit.cue.valence, fit.cue.arousal, glide=0.0)
+        if fit.cue.intensity is not None:
+            conductor.set_intensity(0.0, fit.cue.intensity, glide=0.0)
         conductor.set_tempo_override(fit.bpm)
         lead = conductor.lookahead  # play(0) puts the first downbeat here
         length = fit.end - fit.start

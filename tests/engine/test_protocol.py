@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from moodscore.engine.protocol import (
     ArousalMessage,
     BarEvent,
     BeatEvent,
+    IntensityMessage,
     NoteEvent,
     PhraseEvent,
     PlayMessage,
@@ -24,6 +26,7 @@ from moodscore.engine.protocol import (
     RejectStats,
     StingerMessage,
     StopMessage,
+    StyleMessage,
     SubscribeMessage,
     TempoMessage,
     TransitionMessage,
@@ -33,6 +36,7 @@ from moodscore.engine.protocol import (
     error_reply,
     event_json,
     json_schema,
+    osc_of,
     parse_json,
     parse_osc,
 )
@@ -89,9 +93,25 @@ def test_subscribe_defaults_to_all_events_and_dedupes():
 
 def test_every_osc_address_is_documented_and_every_osc_message_type_reachable():
     assert set(OSC_ADDRESSES) == {"/mood/va", "/mood/valence", "/mood/arousal", "/mood/stinger",
-                                  "/mood/transition", "/mood/tempo", "/mood/play", "/mood/stop"}
+                                  "/mood/transition", "/mood/tempo", "/mood/play", "/mood/stop",
+                                  "/mood/intensity", "/mood/style"}
     assert OSC_ADDRESSES["/mood/va"] == "f:valence f:arousal [f:glide_seconds]"
     assert OSC_ADDRESSES["/mood/play"] == ""
+
+
+def test_intensity_and_style_messages():
+    assert parse_json('{"type":"intensity","value":0.7,"glide":2}') == IntensityMessage(value=0.7, glide=2.0)
+    assert parse_osc("/mood/intensity", [1]) == IntensityMessage(value=1.0)
+    assert parse_osc("/mood/style", ["orchestral"]) == StyleMessage(name="orchestral")
+    assert osc_of(IntensityMessage(value=0.25, glide=1.0)) == ("/mood/intensity", [0.25, 1.0])
+    assert OSC_ADDRESSES["/mood/intensity"] == "f:intensity [f:glide_seconds]"
+    for bad, fragment in [('{"type":"intensity","value":1.5}', "[0, 1], got 1.5"),
+                          ('{"type":"intensity","value":"high"}', "[0, 1]"),
+                          ('{"type":"intensity"}', "needs intensity value"),
+                          ('{"type":"style","name":"Big Band"}', "lower-case"),
+                          ('{"type":"style"}', "needs name")]:
+        with pytest.raises(ProtocolError, match=re.escape(fragment)):
+            parse_json(bad)
 
 
 BAD_JSON = [  # (input, reject kind, fragments the one-line message must contain)
