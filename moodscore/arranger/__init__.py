@@ -7,7 +7,7 @@ same phrase, controls, seed, style and intensity give the same notes. Times are 
 phrase start; each role has its own channel (``CHANNELS``: melody 0, pad 1, bass 2, counter 4,
 rhythm 5, drums 9; 3 is the stingers').
 
-Public API: :func:`arrange`, :func:`arrange_parts`, :func:`active_roles`,
+Public API: :func:`arrange`, :func:`arrange_parts`, :func:`harmony_for`, :func:`active_roles`,
 :func:`default_intensity`, :func:`programs_for`, :func:`melody_velocities`, ``CHANNELS``,
 ``ROLES``, ``TRACK_NAMES``; :mod:`.harmony` (:class:`~.harmony.Chord`,
 :func:`~.harmony.plan_harmony`, :func:`~.harmony.voice_chords`); :mod:`.styles`
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..music import Note, Phrase
 from . import parts, performance
-from .harmony import plan_harmony, voice_chords
+from .harmony import Chord, plan_harmony, voice_chords
 from .patterns import feel_of
 from .styles import ACCOMPANIMENT, ROLES, Style, default_style, load_style, names
 
@@ -33,7 +33,7 @@ CHANNELS = parts.CHANNELS
 TRACK_NAMES = {0: "Melody", 1: "Pad", 2: "Bass", 3: "Stingers", 4: "Counter", 5: "Rhythm", 9: "Drums"}
 _ROLE_SALT = {role: zlib.crc32(role.encode()) for role in ROLES}
 
-__all__ = ["arrange", "arrange_parts", "active_roles", "default_intensity", "programs_for",
+__all__ = ["arrange", "arrange_parts", "harmony_for", "active_roles", "default_intensity", "programs_for",
            "melody_velocities", "CHANNELS", "ROLES", "ACCOMPANIMENT", "TRACK_NAMES", "Style",
            "load_style", "names", "default_style"]
 
@@ -56,12 +56,19 @@ def _rng(seed: int, role: str) -> random.Random:
     return random.Random(seed * 1_000_003 + _ROLE_SALT[role])
 
 
+def harmony_for(phrase: Phrase, controls: Controls, *, seed: int = 0, style: Style | None = None,
+                phrase_index: int = 0) -> list[Chord]:
+    """The chords :func:`arrange_parts` writes the parts on."""
+    return plan_harmony(phrase, valence=controls.valence, arousal=controls.arousal,
+                        phrase_index=phrase_index, cadences=(style or default_style()).cadences,
+                        rng=_rng(seed, "melody"))
+
+
 def arrange_parts(phrase: Phrase, controls: Controls, *, seed: int = 0, style: Style | None = None,
                   phrase_index: int = 0) -> dict[str, list[Note]]:
     """Every accompaniment role of ``style`` for ``phrase``, performed, by role name."""
     style = style or default_style()
-    chords = plan_harmony(phrase, valence=controls.valence, arousal=controls.arousal,
-                          phrase_index=phrase_index, cadences=style.cadences, rng=_rng(seed, "melody"))
+    chords = harmony_for(phrase, controls, seed=seed, style=style, phrase_index=phrase_index)
     feel = feel_of(phrase.meter)
     ctx = parts.Context(phrase, chords, feel, controls.velocity, controls.arousal, phrase_index, style)
     pad_low = 48

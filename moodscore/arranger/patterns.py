@@ -8,7 +8,8 @@ a third of the dotted beat in compound time), written for a reference bar: four 
 role's business (see :mod:`.parts`): ``R`` the chord's bass, ``5``/``3``/``8`` its fifth, third
 or octave, ``x`` the next chord tone, ``p`` a passing tone, ``a`` an approach to the next
 chord; digits index the chord voicing (arpeggios), ``c`` strikes the whole chord. Drum patterns
-hold one grid per drum voice; ``X`` is an accent, ``o`` a ghost note.
+hold one grid per drum voice; ``X`` is an accent, ``o`` a ghost note, ``d`` two hits in the
+pulse (sixteenths).
 
 Each bar picks its pattern from the family the style and the arousal choose, and varies it from
 the seed: the phrase's last bar takes a fill (drums), a pickup into the next phrase (bass) or a
@@ -213,6 +214,9 @@ def _hits(grid: str, feel: Feel) -> list[Hit]:
                 last = hits[-1]
                 hits[-1] = Hit(last.start, last.length + feel.pulse, last.token)
             continue
+        if ch == "d":  # a double: two strokes in the pulse
+            hits += [Hit(i * feel.pulse, feel.pulse / 2, "x"), Hit((i + 0.5) * feel.pulse, feel.pulse / 2, "o")]
+            continue
         hits.append(Hit(i * feel.pulse, feel.pulse, ch))
     return hits
 
@@ -242,8 +246,9 @@ def bar_hits(role: str, family: str, feel: Feel, *, bar: int, bars: int, phrase_
     patterns = FAMILIES[role][family][feel.name]
     grid = _bar_grid(patterns[_pick(len(patterns), bar, rng)], feel)
     last = bar == bars - 1
-    if role == "rhythm" and last and phrase_index % 2 == 1 and rng.random() < 0.7:
-        keep = feel.sub * max(1, feel.beats // 2)  # a break: the period ends on the half bar
+    keep = feel.sub * max(1, feel.beats // 2)  # a break: the period ends on the half bar
+    if role == "rhythm" and last and phrase_index % 2 == 1 and grid[:keep].strip(".-") \
+            and rng.random() < 0.7:
         grid = grid[:keep] + "." * (len(grid) - keep)
     elif role == "bass" and last:
         grid = grid[:-2] + ("pa" if rng.random() < 0.5 else "-a")  # a pickup into the next phrase
@@ -251,6 +256,30 @@ def bar_hits(role: str, family: str, feel: Feel, *, bar: int, bars: int, phrase_
         if rng.random() < _MUTATE:
             grid = _mutate(grid, rng, "x" if role == "bass" else ("c" if role == "pad" else "0123"))
     return _hits(grid, feel)
+
+
+def _vary_drums(pattern: dict[str, str], rng: random.Random) -> dict[str, str]:
+    """One change a listener hears in the groove: a pair of sixteenths, a dropped stroke or a
+    ghost note where nothing played."""
+    length = len(next(iter(pattern.values())))
+    busy = [i for i in range(1, length) if any(g[i] not in ".-" for g in pattern.values())]
+    free = [i for i in range(1, length) if i not in busy]
+    op = rng.random()
+    voices = sorted(pattern)
+    if op < 0.4 and busy:  # sixteenths on a stroke: the top voice doubles
+        i = rng.choice(busy)
+        voice = next(v for v in reversed(voices) if pattern[v][i] not in ".-")
+        g = pattern[voice]
+        return {**pattern, voice: g[:i] + "d" + g[i + 1:]}
+    if op < 0.7 and len(busy) > 2:  # drop every stroke on one pulse
+        i = rng.choice(busy)
+        return {v: g[:i] + "." + g[i + 1:] for v, g in pattern.items()}
+    if free:  # a ghost note where there was none
+        i = rng.choice(free)
+        voice = "snare" if "snare" in pattern else voices[0]
+        g = pattern.get(voice, "." * length)
+        return {**pattern, voice: g[:i] + "o" + g[i + 1:]}
+    return pattern
 
 
 def drum_hits(family: str, feel: Feel, *, bar: int, bars: int, rng: random.Random,
@@ -263,10 +292,8 @@ def drum_hits(family: str, feel: Feel, *, bar: int, bars: int, rng: random.Rando
         pattern = fills[feel.name][rng.randrange(len(fills[feel.name]))]
     else:
         pattern = patterns[_pick(len(patterns), bar, rng)]
-        if rng.random() < _MUTATE:
-            voices = sorted(pattern)
-            voice = voices[rng.randrange(len(voices))]
-            pattern = {**pattern, voice: _mutate(pattern[voice], rng, "xo")}
+        if rng.random() < _MUTATE + 0.2:
+            pattern = _vary_drums(pattern, rng)
     hits = []
     for voice, grid in sorted(pattern.items()):
         for h in _hits(_bar_grid(grid, feel), feel):
