@@ -260,11 +260,16 @@ class HarmonicRhythm(BaseModel):
 
 
 class HarmonyData(BaseModel):
-    """Everything the planner knows, as read from ``data/progressions.json``."""
+    """Everything the planner knows, as read from ``data/progressions.json``.
+
+    ``valence_colour``: at valence v a major chord scores ``+colour * v`` and a minor or
+    diminished one ``-colour * v``, so within one mode the harmony brightens with the mood.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     comment: str = ""
+    valence_colour: float = Field(default=0.3, ge=0, le=2)
     harmonic_rhythm: HarmonicRhythm = HarmonicRhythm()
     vocabulary: list[VocabularyEntry] = Field(min_length=1)
     progressions: list[Progression] = Field(min_length=1)
@@ -399,6 +404,12 @@ def _candidate(symbol: str, tonic: int, scale: frozenset[int], prior: float = 0.
     return _Cand(symbol, p, pcs, clash, prior)
 
 
+def _colour(symbol: str, valence: float, weight: float) -> float:
+    """Major chords brighten, minor and diminished ones darken: a prior that follows valence."""
+    third = parse_symbol(symbol).intervals[1]
+    return weight * valence * (1.0 if third == 4 else -1.0 if third == 3 else 0.0)
+
+
 def _fit(c: _Cand, weights: dict[int, float], total: float) -> float:
     if total <= _EPS:
         return 0.0
@@ -478,8 +489,8 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
     scale = frozenset((tonic + s) % 12 for s in MODE_STEPS.get(phrase.mode, MODE_STEPS["maj"]))
     family = "minor" if phrase.mode in _MINOR_LIKE else "major"
     closes = period_end if period_end is not None else phrase_index % 2 == 1
-    vocab = [_candidate(e.symbol, tonic, scale, e.prior) for e in data.vocabulary
-             if e.suits(mode, valence, arousal)]
+    vocab = [_candidate(e.symbol, tonic, scale, e.prior + _colour(e.symbol, valence, data.valence_colour))
+             for e in data.vocabulary if e.suits(mode, valence, arousal)]
     rate = changes_per_bar(arousal, data.harmonic_rhythm)
     progression = _pick_progression(data, mode, valence, arousal, rng)
     template = [_candidate(s, tonic, scale).pcs for s in progression.chords] if progression else []

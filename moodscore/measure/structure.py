@@ -5,11 +5,13 @@ The same measures are taken of generated pieces and of real music (see
 
 - **harmony**: a chord-recognition pass over the accompaniment (every note that is neither the
   melody, channel 1, nor drums, channel 10) beat by beat: each beat's duration-weighted pitch
-  classes, the lowest note counted again, are matched against major, minor, diminished,
-  dominant-seventh and minor-seventh chords on every root. From the chord sequence:
+  classes, the lowest note counted half again, are matched against major, minor, diminished,
+  dominant-seventh and minor-seventh chords on every root, and a beat keeps the chord before
+  it unless another explains it clearly better. From the chord sequence:
   *harmonic rhythm* (chord changes per bar; a seventh added to the same triad is no change),
   *cadence rate* (share of 4-bar phrase ends whose chord is V (a half cadence) or a tonic
-  reached from V (authentic); the tonic is the root of the piece's last chord), and the
+  reached from V (authentic); the tonic is where the phrases come to rest, see ``_tonic``),
+  and the
   *chord-tone share* (melody duration on a tone of the chord sounding with it);
 - **rhythm-pattern variety** per channel: distinct onset patterns of its bars over the bars it
   plays in;
@@ -44,7 +46,8 @@ _QUALITIES: dict[str, tuple[int, ...]] = {
 }
 _TRIAD = {"maj": "maj", "min": "min", "dim": "dim", "7": "maj", "m7": "min"}
 _SEVENTH_COST = 0.15  # a seventh chord must explain clearly more than its triad to be chosen
-_BASS_WEIGHT = 1.0  # the lowest sounding note counts this much again
+_BASS_WEIGHT = 0.5  # the lowest sounding note counts this much again
+_HYSTERESIS = 0.2  # how much better (in share of the beat's weight) a new chord must explain it
 _GRID = 24  # onset grid, per quarter note (sixteenth triplets and thirty-seconds both fit)
 _EPS = 1e-9
 
@@ -101,21 +104,30 @@ def _beat_length(bar: float) -> float:
     return 1.0
 
 
-def _best_chord(weights: np.ndarray) -> tuple[int, str] | None:
-    total = weights.sum()
+def _score(weights: np.ndarray, total: float, root: int, quality: str) -> float:
+    ivs = _QUALITIES[quality]
+    pcs = [(root + i) % 12 for i in ivs]
+    if len(ivs) == 4 and weights[pcs[3]] <= 0.1 * total:
+        return -np.inf  # no audible seventh: the triad
+    score = (2 * weights[pcs].sum() - total) / total - (_SEVENTH_COST if len(ivs) == 4 else 0.0)
+    return float(score + 0.05 * weights[root] / total)  # the root present breaks ties (C6 vs Am7)
+
+
+def _best_chord(weights: np.ndarray, previous: tuple[int, str] | None = None) -> tuple[int, str] | None:
+    """The best-matching chord; the previous one stays unless another is clearly better
+    (a passing tone in the bass or a suspension is no change of harmony)."""
+    total = float(weights.sum())
     if total <= _EPS:
         return None
     best, best_score = None, -np.inf
-    for quality, ivs in _QUALITIES.items():
+    for quality in _QUALITIES:
         for root in range(12):
-            pcs = [(root + i) % 12 for i in ivs]
-            inside = weights[pcs].sum()
-            score = (2 * inside - total) / total - (_SEVENTH_COST if len(ivs) == 4 else 0.0)
-            if len(ivs) == 4 and weights[pcs[3]] <= 0.1 * total:
-                continue  # no audible seventh: the triad
-            score += 0.05 * weights[root] / total  # the root present breaks ties (C6 vs Am7)
+            score = _score(weights, total, root, quality)
             if score > best_score + _EPS:
                 best, best_score = (root, quality), score
+    if previous is not None and best != previous and \
+            _score(weights, total, *previous) >= best_score - _HYSTERESIS:
+        return previous
     return best
 
 
@@ -143,7 +155,7 @@ def recognise_chords(notes: list[_Note], beat: float, end: float) -> list[Recogn
                     lowest = x
         if lowest is not None:
             weights[lowest.pitch % 12] += _BASS_WEIGHT * (min(hi, lowest.end_beat) - max(lo, lowest.start_beat))
-        found = _best_chord(weights)
+        found = _best_chord(weights, (chords[-1].root, chords[-1].quality) if chords else None)
         if found is None:
             if chords:
                 last = chords[-1]
@@ -168,7 +180,7 @@ def _chord_at(chords: list[RecognisedChord], t: float) -> RecognisedChord | None
 def _cadences(chords: list[RecognisedChord], bar: float, bars: int) -> list[str]:
     if not chords:
         return []
-    tonic = chords[-1].root
+    tonic = _tonic(chords, bar, bars)
     dominant = (tonic + 7) % 12
     out = []
     for end_bar in range(PHRASE_BARS, bars + 1, PHRASE_BARS):
@@ -188,6 +200,21 @@ def _cadences(chords: list[RecognisedChord], bar: float, bars: int) -> list[str]
         else:
             out.append("other")
     return out
+
+
+def _tonic(chords: list[RecognisedChord], bar: float, bars: int) -> int:
+    """Where the music comes to rest: the root sounding longest over the last bars of its
+    4-bar phrases, the piece's last chord counted twice (it breaks ties)."""
+    weight = [0.0] * 12
+    for end_bar in range(PHRASE_BARS, bars + 1, PHRASE_BARS):
+        lo, hi = (end_bar - 1) * bar, end_bar * bar
+        for c in chords:
+            overlap = min(hi, c.end) - max(lo, c.start)
+            if overlap > _EPS and _TRIAD[c.quality] in ("maj", "min"):
+                weight[c.root] += overlap
+    last = chords[-1]
+    weight[last.root] += 2 * min(bar, last.end - last.start)
+    return int(np.argmax(weight))
 
 
 def _chord_tone_share(melody: list[_Note], chords: list[RecognisedChord]) -> float | None:
