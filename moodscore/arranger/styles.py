@@ -20,7 +20,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..engine.template import _compact
 from ..errors import ConfigError
 from .patterns import DRUM_FAMILIES, DRUM_VOICES, FAMILIES
 
@@ -131,11 +130,21 @@ class Style(_Model):
         return int(getattr(settings.programs, quadrant))
 
 
+def _one_line(err: ValidationError) -> str:
+    """pydantic's report as one line: ``field.path: what is allowed; ...``."""
+    parts = []
+    for e in err.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where and not msg.startswith(where) else msg)
+    return "; ".join(parts).replace("\n", " ")
+
+
 def _parse(text: str, where: str) -> Style:
     try:
         return Style.model_validate_json(text)
     except ValidationError as err:
-        raise ConfigError(f"style {where}: {_compact(err)}") from err
+        raise ConfigError(f"style {where}: {_one_line(err)}") from err
 
 
 @functools.lru_cache(maxsize=1)
