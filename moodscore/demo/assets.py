@@ -29,7 +29,9 @@ def gm_subset(template: Template | None = None) -> dict[str, Any]:
     programs = {p for q in (template.q1, template.q2, template.q3, template.q4)
                 for p in q.programs.model_dump().values()}
     programs |= set(Programs().model_dump().values())  # what a preset without programs gets
-    kits, keys, kit_keys = set(), set(), {}
+    kits: set[int] = set()
+    keys: set[int] = set()
+    kit_keys: dict[int, set[int]] = {}
     for style in builtin().values():
         for role in ("melody", "counter", "pad", "rhythm", "bass"):
             chosen = getattr(style, role).programs
