@@ -17,6 +17,7 @@ from ..arranger.styles import Style, default_style
 from ..models.abc import Spelled, body_to_abc, key_field, spell_midi, transpose_tokens
 from ..music import Meter, Note, Phrase
 from .template import Controls, Template, controls
+from .theme import Theme, ThemePlan, splice
 
 PHRASE_BARS = 4
 
@@ -55,19 +56,26 @@ def perform(phrase: Phrase, ctl: Controls, tonic: int) -> Phrase:
 
 def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,
             template: Template | None = None, meter: Meter = Meter(), style: Style | None = None,
-            intensity: float | None = None) -> Piece:
+            intensity: float | None = None, theme: Theme | None = None) -> Piece:
     """Generate ``bars`` bars (whole phrases of four, the last one shorter if need be), arranged
-    in ``style`` at ``intensity`` (default: from the arousal)."""
+    in ``style`` at ``intensity`` (default: from the arousal). The first phrase's motif, or
+    ``theme``, comes back as :class:`~.theme.ThemePlan` says, as in the conductor."""
     template = template or Template()
     style = style or default_style()
     ctl = controls(valence, arousal, template)
     rng = np.random.default_rng(seed)
     raw: list[Phrase] = []
+    themes = ThemePlan(theme)
     left = bars
     while left > 0:
         n = min(PHRASE_BARS, left)
-        raw.append(generator.next_phrase(raw[-1] if raw else None, ctl.valence, ctl.arousal,
-                                         mode=ctl.mode, meter=meter, bars=n, rng=rng))
+        head = themes.head(len(raw), ctl.mode, meter, n) if n == PHRASE_BARS else None
+        context = head if head is not None else (raw[-1] if raw else None)
+        phrase = generator.next_phrase(context, ctl.valence, ctl.arousal,
+                                       mode=ctl.mode, meter=meter, bars=n, rng=rng)
+        phrase = splice(head, phrase, n) if head is not None else phrase
+        themes.capture(len(raw), phrase)
+        raw.append(phrase)
         left -= n
     performed = [perform(p, ctl, template.tonic) for p in raw]
     accompaniment = [arrange(p, ctl, seed=seed + i * PHRASE_BARS, style=style, intensity=intensity,

@@ -37,6 +37,7 @@ from .compose import perform, perform_note
 from .mood import Level, MoodState
 from .stingers import STINGERS, stinger_notes
 from .template import Controls, Template, controls
+from .theme import Theme, ThemePlan, splice
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,11 @@ class _Plan:
 class Conductor:
     def __init__(self, *, template: Template | None = None, meter: Meter = Meter(), seed: int = 0,
                  phrase_bars: int = 4, lookahead: float = 0.2, transition: str = "bar",
-                 glide: float = 1.0, stinger_cooldown: float = 2.0, style: Style | None = None) -> None:
+                 glide: float = 1.0, stinger_cooldown: float = 2.0, style: Style | None = None,
+                 theme: Theme | None = None) -> None:
         self.template = template or Template()
+        self.themes = ThemePlan(theme)  # the motif that comes back (engine/theme.py)
+        self._heads: dict[int, tuple[int | None, Phrase | None]] = {}  # request -> (phrase index, head)
         self.style = style or default_style()
         self.styles = {**builtin(), self.style.name: self.style}  # what a style message may name
         self.intensity = Level(default_glide=glide)
@@ -195,6 +199,10 @@ class Conductor:
         self._wanted.clear()
         return [Cut(now)]
 
+    def set_theme(self, theme: Theme | None) -> None:
+        """A user theme: it opens the next phrase asked for and returns as the plan says."""
+        self.themes.set_theme(theme)
+
     # -- generation --------------------------------------------------------------------------
     def requests(self) -> list[Request]:
         out, self._pending = self._pending, []
@@ -215,6 +223,11 @@ class Conductor:
             return False
         first, bars = span
         mood = self._asked.pop(request_id, None)
+        index, head = self._heads.pop(request_id, (None, None))
+        if head is not None:  # the theme opens this phrase; the model continued it
+            phrase = splice(head, phrase, bars)
+        if index is not None:
+            self.themes.capture(index, phrase)
         scheduled_bar = self._bar_of(self._next_unit - 1) if self._next_unit else -1
         for j in range(bars):
             if first + j > scheduled_bar:
@@ -233,8 +246,15 @@ class Conductor:
         for rid, (f, _) in list(self._wanted.items()):  # a newer request for these bars wins
             if f >= first_bar:
                 del self._wanted[rid]
+        index = head = None
+        if first_bar % self.phrase_bars == 0 and bars == self.phrase_bars:
+            index = (self._bar_base + first_bar) // self.phrase_bars
+            head = self.themes.head(index, mode, self.meter, bars)
+            context = head if head is not None else context
         req = Request(next(self._ids), context if context is not None else self._last_phrase,
                       v, a, mode, self.meter, bars, self.seed * 1_000_003 + first_bar * 7919 + self._anchor)
+        self._heads = {rid: h for rid, h in self._heads.items() if rid in self._wanted}
+        self._heads[req.id] = (index, head)
         self._pending = [r for r in self._pending if r.id in self._wanted]
         self._pending.append(req)
         self._wanted[req.id] = (first_bar, bars)
