@@ -29,7 +29,7 @@ import itertools
 import random
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -74,7 +74,7 @@ class Chord:
     symbol: str  # roman numeral, e.g. "I", "V7", "V7/V", "bVI", "Vsus4", "ii65"
     cadence: str | None = None  # "authentic" | "half" | "plagal" | "deceptive" on the last chord
 
-    @property
+    @cached_property  # a frozen dataclass without slots: the cache goes in __dict__, not a field
     def pitch_classes(self) -> frozenset[int]:
         return frozenset((self.root + i) % 12 for i in self.intervals)
 
@@ -446,16 +446,23 @@ def _transition(a: _Cand, b: _Cand) -> float:
     return _FUNCTION_MOVE[(a.parsed.function, fb)]
 
 
-def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]]) -> tuple[float, list[int]]:
+def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]],
+             moves: dict[tuple[int, int], list[list[float]]]) -> tuple[float, list[int]]:
+    """Best path; ``moves`` caches transition tables by pool (most slots share one)."""
     n = len(slot_scores)
     score = list(slot_scores[0])
     back: list[list[int]] = []
     for k in range(1, n):
+        pair = (id(cands[k - 1]), id(cands[k]))
+        if pair not in moves:
+            moves[pair] = [[_transition(ca, cb) for ca in cands[k - 1]] for cb in cands[k]]
+        table = moves[pair]
         new, ptr = [], []
-        for j, cb in enumerate(cands[k]):
+        for j in range(len(cands[k])):
+            row = table[j]
             best, arg = float("-inf"), 0
-            for i, ca in enumerate(cands[k - 1]):
-                s = score[i] + _transition(ca, cb)
+            for i, s0 in enumerate(score):
+                s = s0 + row[i]
                 if s > best:
                     best, arg = s, i
             new.append(best + slot_scores[k][j])
@@ -472,12 +479,13 @@ def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]]) -> tuple[
 
 def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index: int = 0,
                  cadences: Sequence[str] = ("authentic", "half"), rng: random.Random | None = None,
-                 period_end: bool | None = None) -> list[Chord]:
+                 period_end: bool | None = None, final_downbeat: bool = False) -> list[Chord]:
     """The chords of ``phrase`` (a performed melody): contiguous spans covering it, sorted.
 
     ``phrase_index`` counts the phrases of the piece; an odd one (or ``period_end=True``) ends
     an 8-bar period and closes with an authentic cadence, the others choose among ``cadences``
     the one that fits the melody best (a half cadence when allowed, preferably).
+    ``final_downbeat`` keeps the last chord on the last bar's downbeat (an ending's final chord).
     """
     bad = [c for c in cadences if c not in CADENCES]
     if bad or not cadences:
@@ -497,12 +505,15 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
 
     options = ["authentic"] if closes and "authentic" in cadences else list(cadences)
     best: tuple[float, list[_Cand], str, list[tuple[float, float]]] | None = None
-    for split_last, cadence in itertools.product((False, True), options):
+    seen: dict[tuple[float, float], tuple[dict[int, float], float]] = {}  # slot -> melody weights
+    moves: dict[tuple[int, int], list[list[float]]] = {}
+    ends: dict[str, tuple[list[_Cand], list[_Cand]]] = {}  # cadence -> (penultimate, final) pools
+    for split_last, cadence in itertools.product((False,) if final_downbeat else (False, True), options):
         # a phrase ending on the tonic runs into the next one's opening tonic without a change:
         # one more chord inside keeps the changes per bar at the rate
         extra = 1 if cadence in ("authentic", "plagal") else 0
         slots = _slots(phrase.bars, phrase.meter, rate, split_last, extra)
-        weights = [_weights(phrase, s, s + d) for s, d in slots]
+        weights = [seen.setdefault((s, d), _weights(phrase, s, s + d)) for s, d in slots]
         # the progression is laid over the phrase's time, one chord per its share of the bars
         at = [min(len(template) - 1, int(s / phrase.beats * len(template) + _EPS)) for s, _ in slots] \
             if template else []
@@ -511,10 +522,13 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
         scores: list[list[float]] = []
         n = len(slots)
         for k in range(n):
+            if cadence not in ends:
+                ends[cadence] = ([_candidate(s, tonic, scale) for s in spec.penultimate],
+                                 [_candidate(s, tonic, scale) for s in spec.final])
             if k == n - 1:
-                pool = [_candidate(s, tonic, scale) for s in spec.final]
+                pool = ends[cadence][1]
             elif k == n - 2:
-                pool = [_candidate(s, tonic, scale) for s in spec.penultimate]
+                pool = ends[cadence][0]
             else:
                 pool = vocab
             row = []
@@ -529,7 +543,7 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
                 row.append(s)
             cands.append(pool)
             scores.append(row)
-        total, path = _viterbi(scores, cands)
+        total, path = _viterbi(scores, cands, moves)
         total /= len(slots)  # layouts differ in slots: compare the mean score of a slot
         if cadence != "authentic" and not closes:
             total += _OTHER_CADENCE_BONUS
