@@ -64,23 +64,28 @@ def harmony_for(phrase: Phrase, controls: Controls, *, seed: int = 0, style: Sty
                         rng=_rng(seed, "melody"))
 
 
+def _write(role: str, ctx: parts.Context, seed: int) -> list[Note]:
+    rng = _rng(seed, role)
+    if role == "pad":
+        return parts.pad(ctx, voice_chords(ctx.chords, 48, 67, 4), rng)
+    if role == "rhythm":
+        return parts.rhythm(ctx, voice_chords(ctx.chords, 55, 76, 4), rng)
+    writer = {"bass": parts.bass, "counter": parts.counter, "drums": parts.drums}[role]
+    return writer(ctx, rng)
+
+
 def arrange_parts(phrase: Phrase, controls: Controls, *, seed: int = 0, style: Style | None = None,
-                  phrase_index: int = 0) -> dict[str, list[Note]]:
-    """Every accompaniment role of ``style`` for ``phrase``, performed, by role name."""
+                  phrase_index: int = 0, roles: tuple[str, ...] = ACCOMPANIMENT,
+                  chords: list[Chord] | None = None) -> dict[str, list[Note]]:
+    """The accompaniment ``roles`` of ``style`` for ``phrase``, performed, by role name. Each
+    role has its own random stream, so a role's notes do not depend on which others are asked
+    for; ``chords`` (from :func:`harmony_for` with the same arguments) saves planning again."""
     style = style or default_style()
-    chords = harmony_for(phrase, controls, seed=seed, style=style, phrase_index=phrase_index)
+    if chords is None:
+        chords = harmony_for(phrase, controls, seed=seed, style=style, phrase_index=phrase_index)
     feel = feel_of(phrase.meter)
     ctx = parts.Context(phrase, chords, feel, controls.velocity, controls.arousal, phrase_index, style)
-    pad_low = 48
-    rhythm_low = 55
-    written = {
-        "pad": parts.pad(ctx, voice_chords(chords, pad_low, pad_low + 19, 4), _rng(seed, "pad")),
-        "rhythm": parts.rhythm(ctx, voice_chords(chords, rhythm_low, rhythm_low + 21, 4),
-                               _rng(seed, "rhythm")),
-        "bass": parts.bass(ctx, _rng(seed, "bass")),
-        "counter": parts.counter(ctx, _rng(seed, "counter")),
-        "drums": parts.drums(ctx, _rng(seed, "drums")),
-    }
+    written = {role: _write(role, ctx, seed) for role in roles}
     peak = performance.peak_time(phrase)
     out = {}
     for role, notes in written.items():

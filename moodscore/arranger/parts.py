@@ -137,10 +137,10 @@ def bass(ctx: Context, rng: random.Random) -> list[Note]:
         i = chord_at(ctx.chords, t)
         chord = ctx.chords[i]
         root = _near(chord.bass, lo, hi, (lo + hi) / 2)
-        later = [c for c in ctx.chords if c.start > t + _EPS]
-        target_pc = later[0].bass if later else ctx.phrase.tonic
+        target_pc = ctx.chords[i + 1].bass if i + 1 < len(ctx.chords) else ctx.phrase.tonic
         target = _near(target_pc, lo, hi, prev)
-        chord_tones = sorted(p for p in range(lo - 5, hi + 9) if p % 12 in chord.pitch_classes)
+        pcs = chord.pitch_classes
+        chord_tones = [p for p in range(lo - 5, hi + 9) if p % 12 in pcs]
         if token == "R":
             pitch = root
         elif token in "53":  # the chord's fifth or third above the bass note (inversions too)
@@ -185,8 +185,8 @@ def counter(ctx: Context, rng: random.Random) -> list[Note]:
         t1 = t0 + feel.beat_len
         busy = [n for n in melody if t0 - _EPS <= n.start < t1 - _EPS]
         before = [n for n in melody if n.start < t0 - _EPS]
-        chord = ctx.chords[chord_at(ctx.chords, t0)]
-        tones = [p for p in range(lo, hi + 1) if p % 12 in chord.pitch_classes] or [prev]
+        pcs = ctx.chords[chord_at(ctx.chords, t0)].pitch_classes
+        tones = [p for p in range(lo, hi + 1) if p % 12 in pcs] or [prev]
         beat_in_bar = k % feel.beats
         strong = beat_in_bar == 0 or (feel.beats % 2 == 0 and beat_in_bar == feel.beats // 2)
         last_move = before[-1].pitch - before[-2].pitch if len(before) > 1 else rng.choice((-1, 1))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import replace
 
 from ..music import Note, Phrase
 from .patterns import Feel
@@ -79,7 +78,7 @@ def shape(notes: Sequence[Note], *, feel: Feel, bar_len: float, phrase_beats: fl
         bar_start = int(n.start / bar_len + _EPS) * bar_len
         start = min(max(n.start + shift, bar_start), n.start + feel.pulse * 0.45)
         end = n.start + n.duration
-        out.append(replace(n, start=start, duration=max(end - start, 0.02), velocity=velocity))
+        out.append(Note(n.pitch, start, max(end - start, 0.02), velocity, n.channel))
     return out
 
 

@@ -102,7 +102,8 @@ class Conductor:
         self.style = style or default_style()
         self.styles = {**builtin(), self.style.name: self.style}  # what a style message may name
         self.intensity = Level(default_glide=glide)
-        self._arranged: dict[tuple, tuple[Phrase, dict[str, list[Note]]]] = {}
+        # (phrase, start bar, style, mood) -> (phrase, performed, chords, notes by role so far)
+        self._arranged: dict[tuple, tuple[Phrase, Phrase, list, dict[str, list[Note]]]] = {}
         self._melody_vel: dict[int, tuple[Phrase, list[float]]] = {}
         self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
         self.set_transition(transition)
@@ -426,20 +427,25 @@ class Conductor:
         start = bar - plan.index  # the bar the phrase began on
         key = (id(plan.phrase), start, self.style.name, ctl.velocity, ctl.mode, ctl.octave_shift_semitones,
                round(ctl.valence, 2), round(ctl.arousal, 2))
+        seed, index = self.seed + start, start // self.phrase_bars
         cached = self._arranged.get(key)
         if cached is None or cached[0] is not plan.phrase:
             performed = performed or perform(plan.phrase, ctl, self.template.tonic)
-            written = arranger.arrange_parts(performed, ctl, seed=self.seed + start, style=self.style,
-                                             phrase_index=start // self.phrase_bars)
+            chords = arranger.harmony_for(performed, ctl, seed=seed, style=self.style, phrase_index=index)
             if len(self._arranged) > 16:
                 self._arranged.clear()
-            cached = self._arranged[key] = (plan.phrase, written)
-        roles = arranger.active_roles(self.style, self.intensity_at(t))
+            cached = self._arranged[key] = (plan.phrase, performed, chords, {})
+        roles = arranger.active_roles(self.style, self.intensity_at(t))[1:]
         if self.intensity.target is None and not ctl.drums:  # the template's drums_above, while unsent
             roles = tuple(r for r in roles if r != "drums")
+        written = cached[3]
+        missing = tuple(r for r in roles if r not in written)
+        if missing:  # each role once per phrase, when it first plays
+            written.update(arranger.arrange_parts(cached[1], ctl, seed=seed, style=self.style,
+                                                  phrase_index=index, roles=missing, chords=cached[2]))
         lo, hi = plan.index * self.meter.beats, (plan.index + 1) * self.meter.beats
-        notes = [replace(n, start=n.start - lo) for role in arranger.ACCOMPANIMENT if role in roles
-                 for n in cached[1][role] if lo <= n.start < hi]
+        notes = [Note(n.pitch, n.start - lo, n.duration, n.velocity, n.channel)
+                 for role in arranger.ACCOMPANIMENT if role in roles for n in written[role] if lo <= n.start < hi]
         return sorted(notes, key=lambda n: (n.start, n.channel, n.pitch))
 
     def _melody_factors(self, phrase: Phrase) -> list[float]:
