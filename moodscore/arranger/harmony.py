@@ -600,7 +600,14 @@ def _chord_tones(chord: Chord, voices: int) -> tuple[list[int], set[int]]:
     return pcs, set(required)
 
 
-def _voicings(chord: Chord, low: int, high: int, voices: int) -> list[tuple[int, ...]]:
+def _voicings(chord: Chord, low: int, high: int, voices: int) -> tuple[tuple[int, ...], ...]:
+    return _voicings_of(chord.root, chord.intervals, low, high, voices)
+
+
+@lru_cache(maxsize=4096)
+def _voicings_of(root: int, intervals: tuple[int, ...], low: int, high: int,
+                 voices: int) -> tuple[tuple[int, ...], ...]:
+    chord = Chord(0.0, 0.0, root, intervals, root, "")
     pcs, required = _chord_tones(chord, voices)
     pitches = [p for p in range(low, high + 1) if p % 12 in pcs]
     found = []
@@ -612,7 +619,7 @@ def _voicings(chord: Chord, low: int, high: int, voices: int) -> list[tuple[int,
         found.append(combo)
     if not found:  # a range too narrow for the chord: the nearest notes that fit, in order
         found = [tuple(sorted(itertools.islice(itertools.cycle(pitches or [low]), voices)))]
-    return found
+    return tuple(found)
 
 
 def _bass_pitch(chord: Chord) -> int:
