@@ -60,6 +60,12 @@ def test_bad_values_raise_before_sending_and_refusals_carry_the_engines_reason(e
         with pytest.raises(ClientError, match="the engine refused stinger: stinger must be one of"):
             client.stinger("kazoo")
         client.va(0.1, 0.1)  # and the connection carries on
+        with pytest.raises(ClientError, match="the engine refused style: style must be one of default"):
+            client.style("polka")
+        with pytest.raises(ProtocolError, match=r"intensity value must be a finite number in \[0, 1\]"):
+            client.intensity(2)
+        client.style("electronic")  # accepted: heard from the next bar
+        client.intensity(1.0, glide=0)
 
 
 def test_unreachable_engine_says_where_it_looked() -> None:
