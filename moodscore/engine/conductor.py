@@ -37,6 +37,7 @@ from .compose import perform, perform_note
 from .mood import Level, MoodState
 from .stingers import STINGERS, stinger_notes
 from .template import Controls, Template, controls
+from .ending import ENDING_BARS, ending_accompaniment, ending_phrase
 from .theme import Theme, ThemePlan, splice
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class Conductor:
                  theme: Theme | None = None) -> None:
         self.template = template or Template()
         self.themes = ThemePlan(theme)  # the motif that comes back (engine/theme.py)
+        self._ending: int | None = None  # the cadence bar of a musical stop
+        self._ending_accomp: dict[int, list[Note]] = {}
         self._heads: dict[int, tuple[int | None, Phrase | None]] = {}  # request -> (phrase index, head)
         self.style = style or default_style()
         self.styles = {**builtin(), self.style.name: self.style}  # what a style message may name
@@ -191,14 +194,29 @@ class Conductor:
         self._plans.clear()
         self._accomp.clear()
         self._program.clear()
+        self._ending = None
         self._request(0, self.phrase_bars)
 
-    def stop(self, now: float) -> list[Cut]:
-        """Stop at once: the caller cuts and sends the panic."""
-        self.playing = False
+    def stop(self, now: float, at: str | None = None) -> list[Cut]:
+        """Stop at once (``at`` None or ``now``): the caller cuts and sends the panic. With ``at``
+        ``bar`` or ``phrase`` the music closes instead: the next bar (or the current phrase's last
+        bar) becomes an authentic cadence, a final chord fills the bar after it, and
+        :meth:`advance` then hands out the cut (engine/ending.py)."""
+        if at not in (None, "now", "bar", "phrase"):
+            raise ConfigError(f"stop at must be now, bar or phrase, got {at!r}")
         self._pending.clear()
         self._wanted.clear()
-        return [Cut(now)]
+        if at in (None, "now") or not self.playing:
+            self.playing = False
+            self._ending = None
+            return [Cut(now)]
+        next_bar = self._bar_of(self._next_unit + self.unit_per_bar - 1)  # first bar not begun
+        if at == "phrase":
+            last = (next_bar // self.phrase_bars + 1) * self.phrase_bars - 1  # its phrase's last bar
+            next_bar = last  # the final chord then falls on the phrase boundary after it
+        if self._ending is None or next_bar < self._ending:
+            self._ending = next_bar
+        return []
 
     def set_theme(self, theme: Theme | None) -> None:
         """A user theme: it opens the next phrase asked for and returns as the plan says."""
@@ -265,6 +283,8 @@ class Conductor:
         self._phrase_mood[first_bar] = (v, a, mode)
 
     def _maybe_retarget(self, now: float) -> None:
+        if self._ending is not None:
+            return  # closing: the ending keeps the material it has
         v, a = self.mood.target
         mode = controls(v, a, self.template).mode
         next_bar = self._bar_of(self._next_unit + self.unit_per_bar - 1)  # first bar not begun
@@ -337,6 +357,12 @@ class Conductor:
             out.append(Cut(self._pending_cut))
             self._pending_cut = None
         while self.clock.time_at(self._next_unit * UNIT) < now + self.lookahead:
+            if self._ending is not None and self._next_unit >= self._anchor \
+                    and self._bar_of(self._next_unit) >= self._ending + ENDING_BARS:
+                out.append(Cut(self.clock.time_at(self._next_unit * UNIT)))  # after the final chord
+                self.playing = False
+                self._ending = None
+                break
             out.extend(self._schedule_unit(self._next_unit))
             self._next_unit += 1
         self.clock.prune(self._next_unit * UNIT - 64)
@@ -391,14 +417,27 @@ class Conductor:
     def _start_bar(self, bar: int, t: float, ctl: Controls) -> list[MidiEvent | Callback]:
         out: list[MidiEvent | Callback] = []
         plan = self._plans.get(bar)
+        if self._ending == bar:  # a musical stop: this bar closes, the next holds the final chord
+            source = plan or self._variation(bar)
+            closing = ending_phrase(source.phrase, source.index, self.meter)
+            self._plans[bar], self._plans[bar + 1] = _Plan(closing, 0), _Plan(closing, 1)
+            played = perform(closing, ctl, self.template.tonic)
+            notes = ending_accompaniment(played, ctl, seed=self.seed + bar)
+            beats = self.meter.beats
+            self._ending_accomp = {bar + j: [replace(n, start=n.start - j * beats) for n in notes
+                                             if j * beats <= n.start < (j + 1) * beats] for j in range(2)}
+            plan = self._plans[bar]
         if plan is None:
             plan = self._variation(bar)
             self._plans[bar] = plan
         first_of_phrase = bar % self.phrase_bars == 0
-        if first_of_phrase:  # ask for the following phrase now: one phrase ahead
+        if first_of_phrase and self._ending is None:  # ask for the following phrase now: one phrase ahead
             self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
         performed = perform(plan.phrase, ctl, self.template.tonic)
-        self._accomp[bar] = self._bar_accomp(plan, ctl, bar, t, performed)
+        if self._ending is not None and bar >= self._ending:
+            self._accomp[bar] = self._ending_accomp.get(bar, [])
+        else:
+            self._accomp[bar] = self._bar_accomp(plan, ctl, bar, t, performed)
         for old in [b for b in self._accomp if b < bar - 1]:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:

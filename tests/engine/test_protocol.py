@@ -94,7 +94,7 @@ def test_subscribe_defaults_to_all_events_and_dedupes():
 def test_every_osc_address_is_documented_and_every_osc_message_type_reachable():
     assert set(OSC_ADDRESSES) == {"/mood/va", "/mood/valence", "/mood/arousal", "/mood/stinger",
                                   "/mood/transition", "/mood/tempo", "/mood/play", "/mood/stop",
-                                  "/mood/intensity", "/mood/style"}
+                                  "/mood/intensity", "/mood/style", "/mood/theme"}
     assert OSC_ADDRESSES["/mood/va"] == "f:valence f:arousal [f:glide_seconds]"
     assert OSC_ADDRESSES["/mood/play"] == ""
 
@@ -237,7 +237,7 @@ BAD_OSC = [  # (address, args, fragments)
     ("/mood/tempo", [10 ** 400], ["/mood/tempo", "bpm", "finite"]),
     ("/mood/tempo", [], ["/mood/tempo takes f:bpm, got 0 arguments"]),
     ("/mood/play", [1], ["/mood/play takes no arguments, got 1 argument"]),
-    ("/mood/stop", [1, 2], ["/mood/stop takes no arguments, got 2 arguments"]),
+    ("/mood/stop", [1, 2], ["/mood/stop takes [s:at], got 2 arguments"]),
     ("/mood/subscribe", [], ["unknown OSC address '/mood/subscribe'", "known: /mood/va"]),
     ("/mood/VA", [0.0, 0.0], ["unknown OSC address '/mood/VA'",
                               "known: " + ", ".join(OSC_ADDRESSES)]),
