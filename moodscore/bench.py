@@ -7,7 +7,7 @@ four quadrants. The ``+ arrangement`` rows time what the conductor does per phra
 then the phrase performed and arranged for every role of the default style (harmony, parts,
 performance). A benchmark that prints figures, not a test.
 
-Public API: :func:`run_bench`, :func:`time_phrases`.
+Public API: :func:`run_bench`, :func:`time_phrases`, :func:`time_arrangement`.
 """
 from __future__ import annotations
 
@@ -44,6 +44,27 @@ def time_phrases(generator, phrases: int, *, warmup: int = 3, seed: int = 0,
             arrange_parts(perform(context, ctl, 0), ctl, seed=seed + i, phrase_index=i)
         if i >= warmup:
             times.append((time.perf_counter() - start) * 1000)
+    return np.array(times)
+
+
+def time_arrangement(generator, phrases: int, *, seed: int = 0) -> np.ndarray:
+    """Milliseconds to arrange each of ``phrases`` generated 4-bar phrases for all five roles
+    (the phrases are generated first, untimed)."""
+    from .arranger import arrange_parts
+    from .engine.compose import perform
+
+    rng = np.random.default_rng(seed)
+    made, context = [], None
+    for i in range(phrases):
+        v, a = _MOODS[i % len(_MOODS)]
+        context = generator.next_phrase(context, v, a, mode=controls(v, a).mode, meter=Meter(4, 4), bars=4,
+                                        rng=rng)
+        made.append((perform(context, controls(v, a), 0), controls(v, a)))
+    times = []
+    for i, (phrase, ctl) in enumerate(made):
+        start = time.perf_counter()
+        arrange_parts(phrase, ctl, seed=seed + i, phrase_index=i)
+        times.append((time.perf_counter() - start) * 1000)
     return np.array(times)
 
 
@@ -91,6 +112,7 @@ def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1) -> Non
             print(_row(name, f"onnxruntime {precision}", timings[precision]), flush=True)
             if precision == card.get("default_precision", "fp32"):
                 print(_row(name, "+ arrangement", time_phrases(gen, phrases, arrange=True)), flush=True)
+                print(_row(name, "arrangement only", time_arrangement(gen, phrases)), flush=True)
         torch_gen, why = _torch_generator(name, threads)
         if torch_gen is None:
             print(f"{name:<5} {'torch eager fp32':<17} skipped: {why}")
