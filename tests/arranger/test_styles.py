@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +47,7 @@ def test_intensity_brings_parts_in_by_the_style_order(style):
 
 
 GOOD = json.loads((STYLE_DIR / "default.json").read_text())
+CUES = Path(__file__).parents[2] / "examples" / "cue_sheet" / "reel1.json"
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
@@ -95,7 +97,9 @@ def test_cli_lists_styles_and_refuses_bad_ones_without_writing(tmp_path):
     bad.write_text(json.dumps({**GOOD, "layers": ["pad"]}))
     for spec in ("jazz", str(bad)):
         for cmd in (["generate", "-v", "0", "-a", "0", "-o", str(out)],
-                    ["demo", "--render", str(tmp_path / "j.wav"), "--seconds", "8"]):
+                    ["demo", "--render", str(tmp_path / "j.wav"), "--seconds", "8"],
+                    ["serve", "--record", str(tmp_path / "live.mid"), "--osc-port", "1", "--ws-port", "1"],
+                    ["render", str(CUES), "-o", str(out), "--wav", str(tmp_path / "r.wav")]):
             done = _cli(*cmd, "--style", spec)
             assert done.returncode == 2, done.stderr
             assert len(done.stderr.strip().splitlines()) == 1 and "style" in done.stderr
