@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
     g.add_argument("--intensity", type=_level("--intensity"), default=None,
                    help="0 (melody and two parts) to 1 (every part); default: from the arousal")
+    g.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
     b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track"], default="models")
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
     s.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+    s.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
     r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
@@ -165,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", type=Path, default=None, help="JSON emotion template")
     r.add_argument("--soundfont", default=None, help="SF2 for --wav (default: the GM soundfont installed)")
     r.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+    r.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     from .track.settings import arg_type
 
@@ -259,6 +262,23 @@ def _export(args: argparse.Namespace) -> None:
         print(f"wrote {path} and {path.with_suffix('.json')}")
 
 
+_THEME_HELP = ("a theme (MIDI .mid or ABC .abc) the music opens with and brings back in every mood; "
+               "default: the first phrase's motif")
+
+
+def _load_theme(path: Path | None, meter):
+    """The theme in ``path`` (None: none); it must be in ``meter`` when one is set."""
+    if path is None:
+        return None
+    from .engine.theme import load_theme
+
+    theme = load_theme(path, meter)
+    if meter is not None and theme.meter != meter:
+        raise CliError(f"--theme {path}: the theme is in {theme.meter}, the music in {meter}; "
+                       f"give a theme in {meter}")
+    return theme
+
+
 def _generate(args: argparse.Namespace) -> None:
     from .engine.compose import compose
     from .engine.template import Template, load_preset
@@ -272,10 +292,11 @@ def _generate(args: argparse.Namespace) -> None:
 
     template = load_preset(args.preset) if args.preset else Template()
     style = load_style(args.style)
+    theme = _load_theme(args.theme, args.meter)
+    meter = args.meter or (theme.meter if theme else Meter())
     generator = load_generator(args.model)
-    meter = args.meter or Meter()
     piece = compose(generator, args.valence, args.arousal, bars=args.bars, seed=args.seed,
-                    template=template, meter=meter, style=style, intensity=args.intensity)
+                    template=template, meter=meter, style=style, intensity=args.intensity, theme=theme)
     title = args.title or f"moodscore v={args.valence:+.2f} a={args.arousal:+.2f} seed={args.seed}"
     ctl = piece.controls
     programs = programs_for(ctl, style)
@@ -319,11 +340,14 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from .music import Meter
     from .serve import ServeOptions, run
 
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
-        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style")})
+        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style",
+        "theme")})
+    _load_theme(args.theme, Meter())  # a bad theme is said before anything starts
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
                        "virtual ports); use --midi-port with a loopback driver such as loopMIDI")
@@ -340,8 +364,11 @@ def _render(args: argparse.Namespace) -> None:
     sheet = cuesheet.load(args.cues, args.fps)  # every cue checked before anything is made
     template = load_preset(args.preset) if args.preset else Template()
     style = load_style(args.style)
+    from .music import Meter
+
+    theme = _load_theme(args.theme, Meter())  # cues are scored in 4/4
     report = render(sheet, args.output, model=args.model, wav_path=args.wav, soundfont=args.soundfont,
-                    template=template, seed=args.seed, style=style)
+                    template=template, seed=args.seed, style=style, theme=theme)
     rate = sheet.rate
     print(f"{sheet.title}: {len(sheet.cues)} cues at {rate.label} fps, file starts at "
           f"{timecode.format_frames(sheet.start, rate)}")

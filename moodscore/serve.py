@@ -22,10 +22,12 @@ from .engine.conductor import Conductor
 from .engine.live import LiveEngine
 from .engine.protocol import RejectStats, StopMessage
 from .engine.template import Template, load_preset
+from .engine.theme import Theme, load_theme
 from .errors import ConfigError
 from .midi.scheduler import MidiScheduler
 from .midi.sinks import FileRecorder, MidiSink, RtMidiSink, TeeSink, available_ports
 from .models.runtime import load_generator
+from .music import Meter
 from .transport.osc import start_osc
 from .transport.ws import Hub, start_ws
 
@@ -51,6 +53,7 @@ class ServeOptions:
     exit_on_stop: bool = False
     midi_clock: bool = False
     style: str = "default"  # a built-in style's name or a .json style file
+    theme: Path | None = None  # a MIDI or ABC theme (engine/theme.py)
 
 
 def ports_hint(api: str | None) -> str:
@@ -94,10 +97,11 @@ def _osc_reply(target: str):
 
 
 def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
-                 transition: str, style: Style | None = None) -> tuple[Conductor, MidiScheduler, LiveEngine]:
+                 transition: str, style: Style | None = None,
+                 theme: Theme | None = None) -> tuple[Conductor, MidiScheduler, LiveEngine]:
     """Load the model, open ``sink`` and start its scheduler thread: the live engine, not yet run."""
     generator = load_generator(model)
-    conductor = Conductor(template=template, seed=seed, transition=transition, style=style)
+    conductor = Conductor(template=template, seed=seed, transition=transition, style=style, theme=theme)
     sink.open()
     scheduler = MidiScheduler(sink, clock=time.perf_counter)
     scheduler.start()
@@ -108,9 +112,12 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
     """Run until stopped; return the session's statistics."""
     template = load_preset(opts.preset) if opts.preset else Template()
     style = load_style(opts.style)
+    theme = load_theme(opts.theme) if opts.theme else None
+    if theme is not None and theme.meter != Meter():
+        raise ConfigError(f"theme {opts.theme}: the theme is in {theme.meter}, the music in 4/4")
     sink = _sinks(opts)  # before the model loads: no output chosen is said at once
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
-                                                transition=opts.transition, style=style)
+                                                transition=opts.transition, style=style, theme=theme)
     stats = RejectStats()
     hub = Hub()
     engine.listeners.append(hub.publish)
@@ -131,7 +138,10 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
             log.info("applied %s", msg.model_dump_json(exclude_none=True)  # type: ignore[attr-defined]
                      if hasattr(msg, "model_dump_json") else msg)
         if opts.exit_on_stop and isinstance(msg, StopMessage):
-            engine.stop()
+            if msg.at in (None, "now"):
+                engine.stop()
+            else:  # end the process once the music has closed
+                engine.stop_when_closed = True
 
     loop = asyncio.get_running_loop()
     transport = ws_server = None

@@ -58,6 +58,7 @@ class LiveEngine:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="moodscore-generate")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = asyncio.Event()
+        self.stop_when_closed = False  # a musical stop (stop at bar/phrase) also ends run()
 
     # -- inputs (loop thread) ------------------------------------------------------------------
     def submit(self, msg: object) -> None:
@@ -122,6 +123,13 @@ class LiveEngine:
                 self.scheduler.schedule(item.time, to_mido(item))
             elif isinstance(item, Cut):
                 self._cut(item)
+                if not self.conductor.playing:  # a musical stop has closed: then the panic
+                    for ch in range(16):
+                        for cc in (123, 120):  # all notes off, all sound off
+                            self.scheduler.schedule(item.time, mido.Message(
+                                "control_change", channel=ch, control=cc, value=0))
+                    if self.stop_when_closed:
+                        self._loop.call_later(max(0.0, item.time - now) + 0.05, self.stop)
             elif isinstance(item, Callback):
                 if item.event["type"] == "phrase":
                     self._emit(item.event)
