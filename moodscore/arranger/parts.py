@@ -163,6 +163,17 @@ def bass(ctx: Context, rng: random.Random) -> list[Note]:
     return notes
 
 
+def _counter_cost(p: int, prev: int, direction: int, sounding: list[int]) -> float:
+    """Small steps, against the melody's direction, in thirds and sixths with it."""
+    cost = abs(p - prev) / 2.0 + (1.5 if (p - prev) * direction < 0 else 0.0)
+    for m in sounding:
+        ic = abs(p - m) % 12
+        cost += 0.0 if ic in (3, 4, 8, 9) else (1.5 if ic in (0, 5, 7) else 3.0)
+        if abs(p - m) < 3:
+            cost += 5.0  # never in the melody's way
+    return cost
+
+
 def counter(ctx: Context, rng: random.Random) -> list[Note]:
     """A second voice: fills the melody's rests and long notes, holds chord tones under it."""
     s = ctx.style.counter
@@ -193,11 +204,8 @@ def counter(ctx: Context, rng: random.Random) -> list[Note]:
         if busy and before:
             last_move = busy[0].pitch - before[-1].pitch
         direction = -1 if last_move > 0 else 1  # contrary motion
-        ahead = [p for p in tones if (p - prev) * direction > 0]
-        pitch = min(ahead or tones, key=lambda p: (abs(p - prev), p))
         sounding = [n.pitch for n in melody if n.start <= t0 + _EPS < n.start + n.duration]
-        if sounding and any(abs(pitch - m) < 3 for m in sounding):
-            pitch = min(tones, key=lambda p: (min(abs(p - m) for m in sounding) < 3, abs(p - prev), p))
+        pitch = min(tones, key=lambda p: (_counter_cost(p, prev, direction, sounding), p))
         if not busy:  # the melody rests or holds: answer it
             onsets.append((t0, pitch, 1.0 if strong else 0.92))
             if rng.random() < 0.6:  # a second note, a step on: the answer moves
