@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import mido
 import pytest
 
 from support import START_S, JackReceiver, ServerProcess, WsClient, free_port, wait_until
@@ -48,7 +49,7 @@ def test_intensity_adds_parts_at_the_next_bar_line_over_jack(jack_server: JackSe
     osc_port, ws_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
     served = ServerProcess([sys.executable, "-m", "moodscore.cli", "serve", "--midi-api", "jack",
                             "--virtual-port", virtual, "--osc-port", str(osc_port), "--ws-port", str(ws_port),
-                            "--style", "default"], tmp_path / "serve.log", "playing;", "moodscore serve")
+                            "--style", "orchestral", "--record", str(tmp_path / "rec.mid")], tmp_path / "serve.log", "playing;", "moodscore serve")
     receiver = ws = None
     try:
         port = wait_until(lambda: [p for p in _midi_ports() if p.endswith(f":{virtual}")], 10,
@@ -77,10 +78,24 @@ def test_intensity_adds_parts_at_the_next_bar_line_over_jack(jack_server: JackSe
         joined = [at for at, m in receiver.since(sent) if m.type == "note_on" and m.velocity
                   and m.channel in (4, 5, 9)]
         assert min(joined) >= first - 0.03, (min(joined), first)  # at the bar line, not before
-        programs = {m.channel for _, m in receiver.got if m.type == "program_change"}
-        assert {0, 1, 2, 4, 5, 9} <= programs  # every part's instrument was set
+        # /mood/style switches the orchestration at the next bar line
+        switched = _oscsend(osc_port, "/mood/style", "s", "chiptune")
+        wait_until(lambda: [m for at, m in receiver.since(switched) if m.type == "program_change"
+                            and m.channel == 9 and m.program == 25], 10, "the TR-808 kit", served.log)
+        at = next(at for at, m in receiver.since(switched) if m.type == "program_change" and m.channel == 9)
+        wait_until(lambda: [e for _, e in ws.of("bar", switched) if e["time"] >= at - 0.03], 10,
+                   "the bar event of that bar", served.log)
+        bars = [e["time"] for _, e in ws.of("bar", switched)]
+        assert bars and min(abs(at - b) for b in bars) < 0.03, (at, bars)  # on a bar line
+        assert served.close() == 0
     finally:
         served.close()
         for part in (ws, receiver):
             if part is not None:
                 part.close()
+    # the recording (flushed on exit) has every program change from the first bar on
+    changes = [(m.channel, m.program) for m in mido.MidiFile(tmp_path / "rec.mid") if m.type == "program_change"]
+    first = dict(changes[:7])
+    assert set(first) == {0, 1, 2, 3, 4, 5, 9}  # every part's instrument, and the stingers'
+    assert first[9] == 48 and first[2] == 43  # --style orchestral: the orchestra kit, contrabass
+    assert (9, 25) in changes[7:]  # and the chiptune's TR-808 kit after /mood/style
