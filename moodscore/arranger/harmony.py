@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Annotated, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -262,14 +262,23 @@ class HarmonicRhythm(BaseModel):
 class HarmonyData(BaseModel):
     """Everything the planner knows, as read from ``data/progressions.json``.
 
-    ``valence_colour``: at valence v a major chord scores ``+colour * v`` and a minor or
-    diminished one ``-colour * v``, so within one mode the harmony brightens with the mood.
+    ``valence_colour``: at valence v a major chord scores ``+colour * (v - centre)`` and a minor
+    or diminished one ``-colour * (v - centre)``, ``centre`` being the mode's entry in
+    ``valence_colour_centre`` (0 if none): inside the valence band that one mode covers, the
+    harmony brightens as valence rises (darker chords low in the band, brighter high in it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     comment: str = ""
     valence_colour: float = Field(default=0.3, ge=0, le=2)
+    valence_colour_centre: dict[str, Annotated[float, Field(ge=-1, le=1)]] = Field(default_factory=dict)
+
+    @field_validator("valence_colour_centre")
+    @classmethod
+    def _centre_modes(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_modes(list(value))
+        return value
     harmonic_rhythm: HarmonicRhythm = HarmonicRhythm()
     vocabulary: list[VocabularyEntry] = Field(min_length=1)
     progressions: list[Progression] = Field(min_length=1)
@@ -497,7 +506,8 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
     scale = frozenset((tonic + s) % 12 for s in MODE_STEPS.get(phrase.mode, MODE_STEPS["maj"]))
     family = "minor" if phrase.mode in _MINOR_LIKE else "major"
     closes = period_end if period_end is not None else phrase_index % 2 == 1
-    vocab = [_candidate(e.symbol, tonic, scale, e.prior + _colour(e.symbol, valence, data.valence_colour))
+    centre = data.valence_colour_centre.get(phrase.mode, 0.0)
+    vocab = [_candidate(e.symbol, tonic, scale, e.prior + _colour(e.symbol, valence - centre, data.valence_colour))
              for e in data.vocabulary if e.suits(mode, valence, arousal)]
     rate = changes_per_bar(arousal, data.harmonic_rhythm)
     progression = _pick_progression(data, mode, valence, arousal, rng)

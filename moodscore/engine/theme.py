@@ -4,9 +4,10 @@ A :class:`Theme` is a short melody in C, in the generator's register, as the mod
 phrases. It is the head of the first phrase, or one the user gives (ABC or a MIDI file; see
 :func:`load_theme`, :func:`theme_from_abc`, :func:`theme_from_midi`). :class:`ThemePlan`
 decides, per phrase index, whether the phrase opens with the theme: a user's theme opens the
-next phrase whole (up to a phrase); then in every 16 bars the motif (its first two bars) opens the second
-phrase as it was (a period: same opening, another cadence) and the third a scale step higher
-(or lower, every other time: a sequence); the fourth and first phrases are free. A returning
+next phrase whole (up to a phrase); then in every 16 bars the motif (its first two bars) opens the
+second phrase as it was (a period: same opening, another cadence), the third a scale step higher
+(or lower, every other time: a sequence) and the fourth as it was again (A A' B A'', as folk
+tunes go); the first phrase of each 16 bars after the first is free. A returning
 motif is moved into the mode asked for then (:func:`restate`: scale degree for scale degree), the
 model is asked to continue it (the motif is its context) and the phrase is the motif followed by
 that continuation (:func:`splice`); the arranger harmonises it anew, for the mood of that moment.
@@ -124,7 +125,7 @@ class ThemePlan:
     def step(self, index: int) -> int | None:
         """Scale steps the motif is moved for phrase ``index``; None: the phrase is free."""
         position = index % 4
-        if position == 1:
+        if position in (1, 3):
             return 0
         if position == 2:
             return 1 if (index // 4) % 2 == 0 else -1

@@ -186,3 +186,26 @@ def test_voicing_continues_from_a_previous_one():
     high = voice_chords(chords, previous=(60, 64, 67, 72), low=48, high=76)[0]
     low = voice_chords(chords, previous=(48, 52, 55, 60), low=48, high=76)[0]
     assert sum(high) > sum(low)
+
+
+def test_harmony_brightens_with_valence_inside_a_mode():
+    def major_share(valence, mode="maj", seeds=20):
+        on = total = 0.0
+        for seed in range(seeds):
+            phrase = tune(mode=mode)
+            for c in plan_harmony(phrase, valence=valence, arousal=0.8, rng=random.Random(seed))[:-2]:
+                total += c.duration
+                on += c.duration * (c.intervals[1] == 4)
+        return on / total
+
+    assert major_share(0.9) > major_share(0.35)
+    assert major_share(-0.4, "min") > major_share(-0.95, "min")
+
+
+def test_colour_centres_name_modes(tmp_path):
+    raw = json.loads(load_harmony().model_dump_json())
+    raw["valence_colour_centre"] = {"major": 0.3}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ConfigError, match="modes must be among"):
+        load_harmony(path)

@@ -107,7 +107,7 @@ def test_splice_keeps_the_head_and_the_start_of_the_continuation():
 
 def test_plan_brings_the_motif_back_after_4_and_8_bars():
     plan = ThemePlan()
-    assert [plan.step(i) for i in range(9)] == [None, 0, 1, None, None, 0, -1, None, None]
+    assert [plan.step(i) for i in range(9)] == [None, 0, 1, 0, None, 0, -1, 0, None]
     first = Phrase([Note(60 + i, i * 1.0, 1.0) for i in range(16)], 4, Meter(), 0, "maj")
     assert plan.head(0, "maj", Meter(), 4) is None
     plan.capture(0, first)
