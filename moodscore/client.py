@@ -91,8 +91,13 @@ class _Messages:
     def play(self) -> Any:
         return self._send({"type": "play"})
 
-    def stop(self) -> Any:
-        return self._send({"type": "stop"})
+    def stop(self, at: str | None = None) -> Any:
+        """Stop at once, or with ``at`` ``"bar"``/``"phrase"`` close on a cadence at that boundary."""
+        return self._send({"type": "stop", "at": at})
+
+    def theme(self, abc: str) -> Any:
+        """A theme in ABC: it opens the next phrase and comes back in every mood."""
+        return self._send({"type": "theme", "abc": abc})
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:

@@ -49,8 +49,8 @@ _FIT_WEIGHT = 2.0  # melody fit in [-1, 1]
 _TEMPLATE_BONUS = 0.4  # the chord the mood's progression puts in this slot
 _REPEAT_PENALTY = 0.7  # the same chord in two slots in a row: no change where one was planned
 _OPENING_TONIC = 0.5  # the phrase opens on the tonic chord
-_OTHER_CADENCE_BONUS = 0.1
-_SPLIT_LAST_PENALTY = 0.1  # a cadence on the final downbeat is stronger than one inside the bar  # a phrase inside a period prefers a half (or plagal...) cadence
+_OTHER_CADENCE_BONUS = 0.1  # a phrase inside a period prefers a half (or plagal...) cadence
+_SPLIT_LAST_PENALTY = 0.25  # a cadence on the final downbeat is stronger than one inside the bar
 _FUNCTION_MOVE = {  # functional grammar: tonic, subdominant (pre-dominant), dominant
     ("T", "T"): 0.0, ("T", "S"): 0.5, ("T", "D"): 0.3,
     ("S", "T"): 0.1, ("S", "S"): 0.1, ("S", "D"): 0.6,

@@ -190,6 +190,8 @@ def _cadences(chords: list[RecognisedChord], bar: float, bars: int) -> list[str]
             continue
         final = starting[-1]  # the last chord to begin inside the phrase
         i = len(starting) - 1
+        while i > 0 and starting[i - 1].triad == final.triad:  # C7 then C: one chord, the tonic
+            i -= 1
         before = chords[i - 1] if i > 0 else None
         major = _TRIAD[final.quality] == "maj"
         if final.root == dominant and major:

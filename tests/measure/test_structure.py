@@ -92,3 +92,31 @@ def test_summary_means_and_the_cached_references():
         assert set(refs["sets"][name]["means"]) == set(SUMMARY_KEYS)
     bach = refs["sets"]["bach"]["means"]
     assert 1.5 < bach["harmonic_rhythm"] < 4 and 0.6 < bach["chord_tone_share"] < 0.8
+
+
+def test_a_seventh_added_to_the_final_triad_is_still_the_tonic_after_v():
+    # bar 4 of the first phrase: G for two beats, then C7 (C E G Bb), then C
+    mid = piece()
+    track = mid.tracks[2]  # the chords
+    events, t = [], 0
+    for m in track:
+        t += m.time
+        events.append((t, m))
+    bar4 = 3 * 4 * TPB
+    kept = [(tk, m) for tk, m in events if not (bar4 <= tk < bar4 + 4 * TPB) and not
+            (m.type == "note_off" and tk == bar4 + 4 * TPB and m.note in C)]
+    new = [(bar4, mido.Message("note_on", channel=1, note=p, velocity=70)) for p in G]
+    new += [(bar4 + 2 * TPB, mido.Message("note_off", channel=1, note=p)) for p in G]
+    new += [(bar4 + 2 * TPB, mido.Message("note_on", channel=1, note=p, velocity=70)) for p in (48, 52, 55, 58)]
+    new += [(bar4 + 3 * TPB, mido.Message("note_off", channel=1, note=p)) for p in (48, 52, 55, 58)]
+    new += [(bar4 + 3 * TPB, mido.Message("note_on", channel=1, note=p, velocity=70)) for p in C]
+    new += [(bar4 + 4 * TPB, mido.Message("note_off", channel=1, note=p)) for p in C]
+    out, now = mido.MidiTrack(), 0
+    for tk, m in sorted(kept + new, key=lambda x: (x[0], x[1].type == "note_on")):
+        if m.is_meta:
+            continue
+        out.append(m.copy(time=tk - now))
+        now = tk
+    mid.tracks[2] = out
+    s = measure(mid)
+    assert s.cadences[0] == "authentic", s.cadences
