@@ -3,9 +3,11 @@
 Both sides run the same decoding loop (:mod:`moodscore.models.runtime`) on the same weights
 (the exported graph and the ``.pt`` state dict written beside it) on ``threads`` CPU threads.
 Each phrase continues the previous one, as in a live session, while the mood walks round the
-four quadrants. A benchmark that prints figures, not a test.
+four quadrants. The ``+ arrangement`` rows time what the conductor does per phrase: generation,
+then the phrase performed and arranged for every role of the default style (harmony, parts,
+performance). A benchmark that prints figures, not a test.
 
-Public API: :func:`run_bench`, :func:`time_phrases`.
+Public API: :func:`run_bench`, :func:`time_phrases`, :func:`time_arrangement`.
 """
 from __future__ import annotations
 
@@ -22,8 +24,13 @@ from .music import Meter
 _MOODS = ((0.8, 0.8), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8), (0.0, 0.0))
 
 
-def time_phrases(generator, phrases: int, *, warmup: int = 3, seed: int = 0) -> np.ndarray:
-    """Milliseconds for each of ``phrases`` 4-bar phrases (after ``warmup`` untimed ones)."""
+def time_phrases(generator, phrases: int, *, warmup: int = 3, seed: int = 0,
+                 arrange: bool = False) -> np.ndarray:
+    """Milliseconds for each of ``phrases`` 4-bar phrases (after ``warmup`` untimed ones), with
+    ``arrange`` the arrangement of each included."""
+    from .arranger import arrange_parts
+    from .engine.compose import perform
+
     rng = np.random.default_rng(seed)
     context = None
     times = []
@@ -32,8 +39,32 @@ def time_phrases(generator, phrases: int, *, warmup: int = 3, seed: int = 0) -> 
         mode = controls(v, a).mode
         start = time.perf_counter()
         context = generator.next_phrase(context, v, a, mode=mode, meter=Meter(4, 4), bars=4, rng=rng)
+        if arrange:
+            ctl = controls(v, a)
+            arrange_parts(perform(context, ctl, 0), ctl, seed=seed + i, phrase_index=i)
         if i >= warmup:
             times.append((time.perf_counter() - start) * 1000)
+    return np.array(times)
+
+
+def time_arrangement(generator, phrases: int, *, seed: int = 0) -> np.ndarray:
+    """Milliseconds to arrange each of ``phrases`` generated 4-bar phrases for all five roles
+    (the phrases are generated first, untimed)."""
+    from .arranger import arrange_parts
+    from .engine.compose import perform
+
+    rng = np.random.default_rng(seed)
+    made, context = [], None
+    for i in range(phrases):
+        v, a = _MOODS[i % len(_MOODS)]
+        context = generator.next_phrase(context, v, a, mode=controls(v, a).mode, meter=Meter(4, 4), bars=4,
+                                        rng=rng)
+        made.append((perform(context, controls(v, a), 0), controls(v, a)))
+    times = []
+    for i, (phrase, ctl) in enumerate(made):
+        start = time.perf_counter()
+        arrange_parts(phrase, ctl, seed=seed + i, phrase_index=i)
+        times.append((time.perf_counter() - start) * 1000)
     return np.array(times)
 
 
@@ -79,6 +110,9 @@ def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1) -> Non
             gen = load_generator(name, threads=threads, prefer_gpu=False, precision=precision)
             timings[precision] = time_phrases(gen, phrases)
             print(_row(name, f"onnxruntime {precision}", timings[precision]), flush=True)
+            if precision == card.get("default_precision", "fp32"):
+                print(_row(name, "+ arrangement", time_phrases(gen, phrases, arrange=True)), flush=True)
+                print(_row(name, "arrangement only", time_arrangement(gen, phrases)), flush=True)
         torch_gen, why = _torch_generator(name, threads)
         if torch_gen is None:
             print(f"{name:<5} {'torch eager fp32':<17} skipped: {why}")
@@ -90,5 +124,5 @@ def run_bench(which: str = "all", *, phrases: int = 50, threads: int = 1) -> Non
                   f"{np.percentile(torch_ms, 99) / np.percentile(ms, 99):>8.2f}x  "
                   f"(torch eager / onnxruntime {precision}, median and p99)")
     if "abc" in names:
-        print("target: abc p99 under 30 ms with ONNX Runtime on one thread "
+        print("target: abc p99 under 30 ms with ONNX Runtime on one thread, generation plus arrangement "
               f"(the runtime uses {load_card('abc').get('default_precision', 'fp32')} by default)")

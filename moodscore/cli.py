@@ -40,6 +40,21 @@ def _unit(name: str) -> Callable[[str], float]:
     return parse
 
 
+def _level(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number in [0, 1], got {text!r}") from None
+        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {text}")
+        return value
+    return parse
+
+
+_STYLE_HELP = "orchestration: a built-in style (moodscore styles) or a .json style file"
+
+
 def _at_least(name: str, low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -140,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", type=_writable, required=True, help="MIDI file to write")
     g.add_argument("--abc", type=_writable, default=None, help="also write the melody as ABC")
     g.add_argument("--title", default=None)
+    g.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+    g.add_argument("--intensity", type=_level("--intensity"), default=None,
+                   help="0 (melody and two parts) to 1 (every part); default: from the arousal")
+    g.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
     b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "soak"], default="models")
@@ -171,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--allow-origin", type=_origin, action="append", default=[], metavar="URL",
                    help="let web pages from this origin open the WebSocket (repeatable; * for all; "
                         "default: no browser page)")
+    s.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+    s.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     pn = sub.add_parser("panic", help="send the full panic (all notes off, all sound off, reset "
                         "controllers, sustain off on 16 channels) to a MIDI output")
@@ -187,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_at_least("--seed", 0), default=0)
     r.add_argument("--preset", type=Path, default=None, help="JSON emotion template")
     r.add_argument("--soundfont", default=None, help="SF2 for --wav (default: the GM soundfont installed)")
+    r.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+    r.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     from .track.settings import arg_type
 
@@ -235,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seconds", type=_at_least("--seconds", 8), default=60, help="length of the --render")
     m.add_argument("--allow-origin", type=_origin, action="append", default=[], metavar="URL",
                    help="let pages from another origin drive the engine too (repeatable; * for all)")
+    m.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
+
+    sub.add_parser("styles", help="list the orchestration styles, one a line, name first")
 
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -280,6 +306,23 @@ def _export(args: argparse.Namespace) -> None:
         print(f"wrote {path} and {path.with_suffix('.json')}")
 
 
+_THEME_HELP = ("a theme (MIDI .mid or ABC .abc) the music opens with and brings back in every mood; "
+               "default: the first phrase's motif")
+
+
+def _load_theme(path: Path | None, meter):
+    """The theme in ``path`` (None: none); it must be in ``meter`` when one is set."""
+    if path is None:
+        return None
+    from .engine.theme import load_theme
+
+    theme = load_theme(path, meter)
+    if meter is not None and theme.meter != meter:
+        raise CliError(f"--theme {path}: the theme is in {theme.meter}, the music in {meter}; "
+                       f"give a theme in {meter}")
+    return theme
+
+
 def _generate(args: argparse.Namespace) -> None:
     from .engine.compose import compose
     from .engine.template import Template, load_preset
@@ -288,14 +331,19 @@ def _generate(args: argparse.Namespace) -> None:
     from .models.runtime import load_generator
     from .music import Meter
 
+    from .arranger import programs_for
+    from .arranger.styles import load_style
+
     template = load_preset(args.preset) if args.preset else Template()
+    style = load_style(args.style)
+    theme = _load_theme(args.theme, args.meter)
+    meter = args.meter or (theme.meter if theme else Meter())
     generator = load_generator(args.model)
-    meter = args.meter or Meter()
     piece = compose(generator, args.valence, args.arousal, bars=args.bars, seed=args.seed,
-                    template=template, meter=meter)
+                    template=template, meter=meter, style=style, intensity=args.intensity, theme=theme)
     title = args.title or f"moodscore v={args.valence:+.2f} a={args.arousal:+.2f} seed={args.seed}"
     ctl = piece.controls
-    programs = {0: ctl.programs.melody, 1: ctl.programs.chords, 2: ctl.programs.bass}
+    programs = programs_for(ctl, style)
     write_midi(args.output, piece.phrases, piece.accompaniment, tempo_bpm=ctl.tempo_bpm, meter=meter,
                tonic=piece.tonic, mode=ctl.mode, title=title, programs=programs)
     print(f"wrote {args.output}: {args.bars} bars, {ctl.tempo_bpm:.0f} BPM, {piece.key_field} "
@@ -341,12 +389,14 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from .music import Meter
     from .serve import ServeOptions, run
 
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
-        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock")},
-        osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
+        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style",
+        "theme")}, osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
+    _load_theme(args.theme, Meter())  # a bad theme is said before anything starts
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
                        "virtual ports); use --midi-port with a loopback driver such as loopMIDI")
@@ -358,10 +408,16 @@ def _render(args: argparse.Namespace) -> None:
     from .film import cuesheet, timecode
     from .film.render import render
 
+    from .arranger.styles import load_style
+
     sheet = cuesheet.load(args.cues, args.fps)  # every cue checked before anything is made
     template = load_preset(args.preset) if args.preset else Template()
+    style = load_style(args.style)
+    from .music import Meter
+
+    theme = _load_theme(args.theme, Meter())  # cues are scored in 4/4
     report = render(sheet, args.output, model=args.model, wav_path=args.wav, soundfont=args.soundfont,
-                    template=template, seed=args.seed)
+                    template=template, seed=args.seed, style=style, theme=theme)
     rate = sheet.rate
     print(f"{sheet.title}: {len(sheet.cues)} cues at {rate.label} fps, file starts at "
           f"{timecode.format_frames(sheet.start, rate)}")
@@ -408,9 +464,12 @@ def _demo(args: argparse.Namespace) -> None:
         from .demo.journey import render_journey
         from .engine.template import Template, load_preset
 
+        from .arranger.styles import load_style
+
+        style = load_style(args.style)
         done = render_journey(args.render, seconds=args.seconds, model=args.model, seed=args.seed,
                               template=load_preset(args.preset) if args.preset else Template(),
-                              soundfont=args.soundfont)
+                              soundfont=args.soundfont, style=style)
         stages = ", ".join(f"{s.name} {s.start:.0f}-{s.end:.0f} s" for s in done.stages)
         print(f"wrote {done.midi} ({done.notes} notes, {done.seconds:g} s, {done.tempos} tempos)")
         print(f"wrote {done.wav} (FluidSynth); the journey: {stages}")
@@ -420,7 +479,7 @@ def _demo(args: argparse.Namespace) -> None:
     run(DemoOptions(host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
                     preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
                     midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont,
-                    allow_origins=tuple(args.allow_origin)))
+                    allow_origins=tuple(args.allow_origin), style=args.style))
 
 
 def _panic(args: argparse.Namespace) -> None:
@@ -447,9 +506,16 @@ def _schema(args: argparse.Namespace) -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
+def _styles(args: argparse.Namespace) -> None:
+    from .arranger.styles import builtin
+
+    for name, style in builtin().items():
+        print(f"{name}  {style.description}")
+
+
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
             "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
-            "track": _track, "panic": _panic}
+            "track": _track, "panic": _panic, "styles": _styles}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

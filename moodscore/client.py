@@ -80,11 +80,24 @@ class _Messages:
         """Hold ``bpm`` (20-300); 0 returns to the mood's own tempo."""
         return self._send({"type": "tempo", "bpm": bpm})
 
+    def intensity(self, value: float, glide: float | None = None) -> Any:
+        """Bring parts in (towards 1: all six) or out (0: the melody and two) from the next bar."""
+        return self._send({"type": "intensity", "value": value, "glide": glide})
+
+    def style(self, name: str) -> Any:
+        """Switch the orchestration at the next bar (``moodscore styles`` lists the names)."""
+        return self._send({"type": "style", "name": name})
+
     def play(self) -> Any:
         return self._send({"type": "play"})
 
-    def stop(self) -> Any:
-        return self._send({"type": "stop"})
+    def stop(self, at: str | None = None) -> Any:
+        """Stop at once, or with ``at`` ``"bar"``/``"phrase"`` close on a cadence at that boundary."""
+        return self._send({"type": "stop", "at": at})
+
+    def theme(self, abc: str) -> Any:
+        """A theme in ABC: it opens the next phrase and comes back in every mood."""
+        return self._send({"type": "theme", "abc": abc})
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:

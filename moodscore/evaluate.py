@@ -7,10 +7,18 @@ corners, how measured valence and arousal follow the requested values over a gri
 rank correlation), and how close the melodies are to real tunes (histogram overlaps with the
 reference statistics stored in the model card, and scale consistency).
 
-Public API: :func:`evaluate`, :class:`Report`, :func:`print_report`.
+The structure and arrangement measures of :mod:`moodscore.measure.structure` (harmonic rhythm,
+cadence rate, chord-tone share, rhythm-pattern variety, sounding parts, melodic recurrence,
+velocity spread) are taken of the corner and centre pieces, the parts also at intensities 0,
+0.5 and 1, and reported beside the same measures of Bach chorales and folk tunes (cached in
+``moodscore/measure/references.json``; music21 is not needed here).
+
+Public API: :func:`evaluate`, :class:`Report`, :func:`print_report`, :func:`print_structure`,
+``INTENSITIES``.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,11 +26,15 @@ import numpy as np
 from .analysis import analyze, compare_histograms, melody_notes, melody_stats
 from .engine.compose import compose
 from .export.midi import render_midi
+from .measure.references import load_references
+from .measure.structure import SUMMARY_KEYS, Structure, measure, summarise
 from .models.labels import quadrant
 from .models.runtime import load_card, load_generator
 
 CORNERS = ((0.8, 0.8), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8))
 GRID = (-0.8, -0.4, 0.0, 0.4, 0.8)
+CENTRE = (0.0, 0.0)
+INTENSITIES = (0.0, 0.5, 1.0)
 
 
 @dataclass
@@ -37,6 +49,11 @@ class Report:
     scale_consistency: float = 0.0
     reference_scale_consistency: float = 0.0
     grid_means: dict[str, list[float]] = field(default_factory=dict)
+    structure: dict[str, float | None] = field(default_factory=dict)  # corners and centre
+    neutral: dict[str, float | None] = field(default_factory=dict)  # the centre pieces only
+    structure_pieces: int = 0
+    parts_by_intensity: dict[float, float] = field(default_factory=dict)  # empty: no control
+    references: dict[str, dict] = field(default_factory=dict)  # set -> {"pieces", "means"}
 
 
 def _spearman(x: list[float], y: list[float]) -> float:
@@ -45,8 +62,8 @@ def _spearman(x: list[float], y: list[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def _midi(generator, v: float, a: float, bars: int, seed: int):
-    piece = compose(generator, v, a, bars=bars, seed=seed)
+def _midi(generator, v: float, a: float, bars: int, seed: int, **options):
+    piece = compose(generator, v, a, bars=bars, seed=seed, **options)
     return render_midi(piece.phrases, piece.accompaniment, tempo_bpm=piece.controls.tempo_bpm,
                        meter=piece.meter, tonic=piece.tonic, mode=piece.controls.mode)
 
@@ -55,12 +72,14 @@ def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 
     gen = load_generator(model, prefer_gpu=False)
     report = Report(model, pieces_per_corner=pieces)
     pcs, intervals, consistency = [], [], []
+    structures: list[Structure] = []
     for (v, a) in CORNERS:
         q = quadrant(v, a)
         report.corner_hits[q] = 0
         for seed in range(pieces):
             mid = _midi(gen, v, a, bars, seed)
             report.corner_hits[q] += analyze(mid).quadrant == q
+            structures.append(measure(mid))
             stats = melody_stats(melody_notes(mid, channel=0))
             pcs.append(stats.pc_hist)
             intervals.append(stats.interval_hist)
@@ -74,6 +93,15 @@ def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 
                 req_a.append(a)
                 got_v.append(f.valence)
                 got_a.append(f.arousal)
+    centre = [measure(_midi(gen, *CENTRE, bars, seed)) for seed in range(pieces)]
+    report.structure = summarise(structures + centre)
+    report.neutral = summarise(centre)
+    report.structure_pieces = len(structures) + len(centre)
+    if "intensity" in inspect.signature(compose).parameters:
+        for x in INTENSITIES:
+            parts = [measure(_midi(gen, v, a, bars, 0, intensity=x)).parts for v, a in CORNERS + (CENTRE,)]
+            report.parts_by_intensity[x] = float(np.mean(parts))
+    report.references = load_references()["sets"]
     report.valence_rho = _spearman(req_v, got_v)
     report.arousal_rho = _spearman(req_a, got_a)
     report.grid_means = {
@@ -97,6 +125,35 @@ def print_report(r: Report) -> None:
           f"arousal {r.arousal_rho:.2f}")
     print(f"{r.model}: mean measured valence by requested V {list(GRID)}: {r.grid_means['valence']}")
     print(f"{r.model}: mean measured arousal by requested A {list(GRID)}: {r.grid_means['arousal']}")
+    print_structure(r)
     print(f"{r.model}: melody vs real tunes: pitch-class overlap {r.pc_overlap:.2f}, interval overlap "
           f"{r.interval_overlap:.2f}, scale consistency {r.scale_consistency:.3f} "
           f"(real tunes {r.reference_scale_consistency:.3f})")
+
+
+_LABELS = {"harmonic_rhythm": "harmonic rhythm (chord changes/bar)",
+           "cadence_rate": "cadence rate (authentic or half, per 4-bar phrase end)",
+           "chord_tone_share": "melody chord-tone share", "melody_variety": "melody bar-pattern variety",
+           "accompaniment_variety": "accompaniment bar-pattern variety (per part)",
+           "drum_variety": "drum bar-pattern variety", "parts": "sounding parts",
+           "recurrence_1": "melodic recurrence at 1 bar", "recurrence_2": "melodic recurrence at 2 bars",
+           "recurrence_4": "melodic recurrence at 4 bars", "recurrence_8": "melodic recurrence at 8 bars",
+           "velocity_spread": "velocity spread (std within a part)"}
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def print_structure(r: Report) -> None:
+    """The structure measures of ``r`` beside Bach chorales, chorded folk tunes and Essen songs."""
+    refs = r.references
+    names = [n for n in ("bach", "folk", "essen") if n in refs]
+    head = " | ".join(f"{n} ({refs[n]['pieces']})" for n in names)
+    print(f"{r.model}: structure of {r.structure_pieces} pieces (corners and centre, 16 bars) | centre | {head}")
+    for key in SUMMARY_KEYS:
+        row = " | ".join(_fmt(refs[n]["means"].get(key)) for n in names)
+        print(f"  {_LABELS[key]:<56} {_fmt(r.structure.get(key)):>6} | {_fmt(r.neutral.get(key)):>6} | {row}")
+    if r.parts_by_intensity:
+        parts = ", ".join(f"{x:g}: {p:.1f}" for x, p in sorted(r.parts_by_intensity.items()))
+        print(f"{r.model}: sounding parts by intensity (mean of corners and centre): {parts}")

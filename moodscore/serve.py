@@ -19,14 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .arranger.styles import Style, load_style
 from .engine.conductor import Conductor
 from .engine.live import LiveEngine
 from .engine.protocol import RejectStats, StopMessage
 from .engine.template import Template, load_preset
+from .engine.theme import Theme, load_theme
 from .errors import ConfigError
 from .midi.scheduler import MidiScheduler
 from .midi.sinks import FileRecorder, MidiSink, RtMidiSink, TeeSink, available_ports
 from .models.runtime import load_generator
+from .music import Meter
 from .signals import Running, run_guarded
 from .transport.osc import parse_networks, start_osc
 from .transport.ws import Hub, start_ws
@@ -54,6 +57,8 @@ class ServeOptions:
     midi_clock: bool = False
     osc_allow: tuple[str, ...] = ()  # CIDR networks OSC is taken from; empty: any sender
     allow_origins: tuple[str, ...] = ()  # browser origins allowed to open the WebSocket ("*": all)
+    style: str = "default"  # a built-in style's name or a .json style file
+    theme: Path | None = None  # a MIDI or ABC theme (engine/theme.py)
 
 
 def ports_hint(api: str | None) -> str:
@@ -97,10 +102,11 @@ def _osc_reply(target: str):
 
 
 def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
-                 transition: str) -> tuple[Conductor, MidiScheduler, LiveEngine]:
+                 transition: str, style: Style | None = None,
+                 theme: Theme | None = None) -> tuple[Conductor, MidiScheduler, LiveEngine]:
     """Load the model, open ``sink`` and start its scheduler thread: the live engine, not yet run."""
     generator = load_generator(model)
-    conductor = Conductor(template=template, seed=seed, transition=transition)
+    conductor = Conductor(template=template, seed=seed, transition=transition, style=style, theme=theme)
     sink.open()
     scheduler = MidiScheduler(sink, clock=time.perf_counter)
     scheduler.start()
@@ -114,10 +120,14 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
     running = running or Running()
     template = load_preset(opts.preset) if opts.preset else Template()
     osc_allow = parse_networks(opts.osc_allow)
+    style = load_style(opts.style)
+    theme = load_theme(opts.theme) if opts.theme else None
+    if theme is not None and theme.meter != Meter():
+        raise ConfigError(f"theme {opts.theme}: the theme is in {theme.meter}, the music in 4/4")
     sink = _sinks(opts)  # before the model loads: no output chosen is said at once
     running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
-                                                transition=opts.transition)
+                                                transition=opts.transition, style=style, theme=theme)
     running.scheduler, running.engine = scheduler, engine
     stats = RejectStats()
     hub = Hub()
@@ -142,7 +152,10 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
             log.info("applied %s", msg.model_dump_json(exclude_none=True)  # type: ignore[attr-defined]
                      if hasattr(msg, "model_dump_json") else msg)
         if opts.exit_on_stop and isinstance(msg, StopMessage):
-            engine.stop()
+            if msg.at in (None, "now"):
+                engine.stop()
+            else:  # end the process once the music has closed
+                engine.stop_when_closed = True
 
     loop = asyncio.get_running_loop()
     transport = ws_server = None

@@ -85,3 +85,49 @@ def test_generation_needs_neither_torch_nor_music21(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "n.mid").stat().st_size > 100 and (tmp_path / "l.mid").stat().st_size > 100
+
+
+# --- themes (--theme on generate, serve and render) -------------------------------------------
+
+ODE = "X:1\nM:4/4\nL:1/4\nK:G\nBBcd|dcBA|GGAB|B3/2A/2 A2|\n"
+
+
+def test_generate_opens_with_the_theme_in_the_moods_key_and_brings_it_back(tmp_path):
+    theme = tmp_path / "ode.abc"
+    theme.write_text(ODE)
+    code, out = _gen(tmp_path, "t.mid", "--theme", str(theme), "--bars", "16")
+    assert code == 0
+    ons = [m.note for m in mido.merge_tracks(mido.MidiFile(out).tracks)
+           if m.type == "note_on" and m.velocity and m.channel == 0]
+    assert [p % 12 for p in ons[:4]] == [4, 4, 5, 7]  # E E F G: the theme moved to C major
+    again = main(["generate", "-v", "0.6", "-a", "-0.3", "--bars", "16", "--seed", "5",
+                  "--theme", str(theme), "-o", str(tmp_path / "u.mid")])
+    assert again == 0 and (tmp_path / "u.mid").read_bytes() == out.read_bytes()
+
+
+@pytest.mark.parametrize("text, extra, message", [
+    ("K:H\nabc|\n", [], "K: must name"),
+    ("M:3/4\nK:C\nC2D2E2|\n", ["--meter", "4/4"], "the theme is in 3/4, the music in 4/4")])
+def test_a_bad_theme_is_one_line_exit_2_and_no_file(tmp_path, capsys, text, extra, message):
+    theme = tmp_path / "bad.abc"
+    theme.write_text(text)
+    code = main(["generate", "-v", "0", "-a", "0", "-o", str(tmp_path / "x.mid"), "--theme", str(theme), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and "\n" not in err
+    assert not (tmp_path / "x.mid").exists()
+    code = main(["generate", "-v", "0", "-a", "0", "-o", str(tmp_path / "x.mid"),
+                 "--theme", str(tmp_path / "theme.wav")])
+    assert code == 2 and "MIDI file (.mid, .midi) or ABC (.abc)" in capsys.readouterr().err
+
+
+def test_render_refuses_a_theme_in_another_meter(tmp_path, capsys):
+    import json
+
+    sheet = tmp_path / "cues.json"
+    sheet.write_text(json.dumps({"frame_rate": "25", "cues": [
+        {"cue": "1M01", "in": "00:00:01:00", "out": "00:00:09:00", "mood": "calm"}]}))
+    theme = tmp_path / "waltz.abc"
+    theme.write_text("M:3/4\nK:C\nC2D2E2|\n")
+    code = main(["render", str(sheet), "-o", str(tmp_path / "r.mid"), "--theme", str(theme)])
+    assert code == 2 and "the theme is in 3/4, the music in 4/4" in capsys.readouterr().err
+    assert not (tmp_path / "r.mid").exists()

@@ -60,6 +60,12 @@ def test_bad_values_raise_before_sending_and_refusals_carry_the_engines_reason(e
         with pytest.raises(ClientError, match="the engine refused stinger: stinger must be one of"):
             client.stinger("kazoo")
         client.va(0.1, 0.1)  # and the connection carries on
+        with pytest.raises(ClientError, match="the engine refused style: style must be one of default"):
+            client.style("polka")
+        with pytest.raises(ProtocolError, match=r"intensity value must be a finite number in \[0, 1\]"):
+            client.intensity(2)
+        client.style("electronic")  # accepted: heard from the next bar
+        client.intensity(1.0, glide=0)
 
 
 def test_unreachable_engine_says_where_it_looked() -> None:
@@ -88,3 +94,15 @@ async def _take(events, n: int):
         n -= 1
         if n == 0:
             return
+
+
+def test_a_theme_from_the_client_opens_a_phrase_and_bad_ones_raise(engine: Engine) -> None:
+    with MoodClient(ws_port=engine.ws_port) as client:
+        since = time.perf_counter()
+        client.theme("M:4/4\nL:1/4\nK:G\nBBcd|dcBA|")
+        wait_until(lambda: any([n["pitch"] % 12 for n in e["notes"][:4]] == [4, 4, 5, 7]
+                               for _, e in engine.of("phrase", since)), 30, "a phrase opening with the theme")
+        with pytest.raises(ProtocolError, match="K: must name"):
+            client.theme("K:H\nabc|")
+        with pytest.raises(ProtocolError, match="at must be now"):
+            client.stop(at="beat")

@@ -32,3 +32,28 @@ def test_melodies_look_like_real_tunes(report):
     assert report.scale_consistency > 0.85
     assert report.pc_overlap > 0.6
     assert report.interval_overlap > 0.5
+
+
+# --- structure (issue 10): the same measures as real music, from the MIDI alone ---------------
+
+
+def test_harmony_has_a_neutral_harmonic_rhythm_cadences_and_natural_melody_notes(report):
+    assert 0.75 <= report.neutral["harmonic_rhythm"] <= 2.0, report.neutral
+    assert report.structure["cadence_rate"] >= 0.75, report.structure
+    assert report.neutral["cadence_rate"] >= 0.75, report.neutral
+    assert 0.55 <= report.structure["chord_tone_share"] <= 0.85, report.structure
+
+
+def test_parts_vary_and_play_with_dynamics(report):
+    s = report.structure
+    assert s["accompaniment_variety"] > 2 / 16  # well above one pattern for a 16-bar piece
+    assert s["drum_variety"] > 2 / 16
+    assert s["velocity_spread"] > 5  # one triad a bar with +-3 jitter measured about 1.3
+    if report.parts_by_intensity:
+        assert report.parts_by_intensity[0.0] <= 3 and report.parts_by_intensity[1.0] >= 6
+
+
+def test_references_are_reported_beside_and_melodies_recur_like_folk_tunes(report):
+    assert {"bach", "folk", "essen"} <= set(report.references)
+    for name in ("essen", "folk"):  # the theme comes back after 4 bars
+        assert report.structure["recurrence_4"] >= report.references[name]["means"]["recurrence_4"]

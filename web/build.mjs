@@ -69,7 +69,9 @@ async function soundfont(subset) {
   const melodicKeys = Array.from({ length: 128 }, (_, i) => i);
   const keep = new Map();
   for (const preset of bank.presets) {
-    if (preset.isGMGSDrum && preset.program === 0) keep.set(preset, keys(subset.drum_keys));
+    if (preset.isGMGSDrum && (subset.drum_kits || [0]).includes(preset.program)) {
+      keep.set(preset, keys((subset.kit_keys || {})[preset.program] || subset.drum_keys));
+    }
     else if (!preset.isGMGSDrum && preset.bankMSB === 0 && subset.programs.includes(preset.program)) keep.set(preset, keys(melodicKeys));
   }
   const missing = subset.programs.filter((p) => ![...keep.keys()].some((k) => !k.isGMGSDrum && k.program === p));
@@ -91,13 +93,13 @@ async function soundfont(subset) {
   });
   bank.soundBankInfo.name = "moodscore GM subset of FluidR3_GM";
   bank.soundBankInfo.comment = `FluidR3_GM presets for moodscore's programs ${subset.programs.join(" ")} and the ` +
-    `standard kit's keys ${subset.drum_keys.join(" ")}; samples Ogg Vorbis quality ${args.quality}`;
+    `drum kits ${(subset.drum_kits || [0]).join(" ")} with keys ${subset.drum_keys.join(" ")}; samples Ogg Vorbis quality ${args.quality}`;
   const bytes = new Uint8Array(bank.writeSF2({ software: "moodscore web/build.mjs" }));
   write(path.join(out, "soundfont/moodscore-gm.sf3"), bytes);
   write(path.join(out, "soundfont/README.txt"),
     `moodscore-gm.sf3: ${bank.presets.length} presets of FluidR3_GM (${path.basename(args.fluidr3)}, ` +
     `Debian package fluid-soundfont-gm), the General MIDI programs moodscore plays ` +
-    `(${subset.programs.join(", ")}) and the standard drum kit with keys ${subset.drum_keys.join(", ")}; ` +
+    `(${subset.programs.join(", ")}) and the drum kits ${(subset.drum_kits || [0]).join(", ")} (bank 128) with keys ${subset.drum_keys.join(", ")}; ` +
     `${bank.samples.length} samples compressed to Ogg Vorbis (quality ${args.quality}). Made by web/build.sh.\n\n` +
     "FluidR3_GM is Copyright (c) 2000-2002, 2008 Frank Wen, released under the MIT licence.\n" +
     fluidLicence() + "\n");

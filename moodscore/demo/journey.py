@@ -21,6 +21,7 @@ from pathlib import Path
 
 import mido
 
+from ..arranger.styles import Style
 from ..engine.conductor import Conductor
 from ..engine.offline import Action, Timeline, run
 from ..engine.template import Template
@@ -113,7 +114,7 @@ def timeline_to_midi(timeline: Timeline, stages: Sequence[Stage] = (), *, title:
 
 def render_journey(wav: str | os.PathLike[str], *, seconds: float = 60.0, model: str = "abc", seed: int = 0,
                    template: Template | None = None, soundfont: str | os.PathLike[str] | None = None,
-                   midi: str | os.PathLike[str] | None = None) -> Render:
+                   midi: str | os.PathLike[str] | None = None, style: Style | None = None) -> Render:
     """Play the journey for ``seconds`` on the virtual clock; write ``midi`` (default: ``wav``
     with the suffix .mid) and render ``wav`` with FluidSynth."""
     if not 8 <= seconds <= 3600:
@@ -123,7 +124,7 @@ def render_journey(wav: str | os.PathLike[str], *, seconds: float = 60.0, model:
     if midi_path.resolve() == wav_path.resolve():
         raise ConfigError(f"the MIDI and WAV files must differ, both are {wav_path}")
     stages, script = journey_script(seconds)
-    conductor = Conductor(template=template or Template(), seed=seed)
+    conductor = Conductor(template=template or Template(), seed=seed, style=style)
     conductor.set_mood(0.0, stages[0].valence, stages[0].arousal, 0.0)  # the first phrase is calm already
     timeline = run(conductor, load_generator(model), seconds, script=script)
     atomic_write_bytes(midi_path, timeline_to_midi(timeline, stages, title="moodscore demo journey"))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..arranger.styles import load_style
 from ..engine.conductor import TRANSITIONS
 from ..engine.protocol import RejectStats
 from ..engine.stingers import STINGERS
@@ -60,6 +61,7 @@ class DemoOptions:
     osc_port: int | None = None
     soundfont: Path | None = None  # what the page loads; default: the packaged GM subset
     allow_origins: tuple[str, ...] = ()  # other browser origins that may drive the engine
+    style: str = "default"  # a built-in style's name or a .json style file
 
 
 def page_soundfont(chosen: Path | None = None) -> Path:
@@ -97,6 +99,7 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
     _check(opts)
     soundfont = page_soundfont(opts.soundfont)
     template = load_preset(opts.preset) if opts.preset else Template()
+    style = load_style(opts.style)
     loop = asyncio.get_running_loop()
     hub = Hub()
     browser = BrowserSink(hub.publish, loop)
@@ -104,7 +107,7 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
     sink: MidiSink = TeeSink(browser, port_sink) if port_sink else browser
     running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
-                                                transition=opts.transition)
+                                                transition=opts.transition, style=style)
     running.scheduler, running.engine = scheduler, engine
     engine.listeners.append(hub.publish)
     stats = RejectStats()
@@ -118,7 +121,8 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
                 "mood": {"target": list(conductor.mood.target), "now": list(conductor.mood.at(now))},
                 "tempo": tempo, "programs": {str(ch): p for ch, p in browser.programs().items()},
                 "soundfont": {"url": "/soundfont", "name": soundfont.name, "bytes": soundfont.stat().st_size},
-                "model": opts.model}
+                "model": opts.model, "style": conductor.style.name, "styles": list(conductor.styles),
+                "intensity": round(conductor.intensity_at(now), 3)}
 
     site = Site(state, soundfont)
     url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '') else opts.host}:{opts.port}/"

@@ -12,10 +12,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..arranger import arrange, melody_velocities
+from ..arranger.styles import Style, default_style
 from ..models.abc import Spelled, body_to_abc, key_field, spell_midi, transpose_tokens
 from ..music import Meter, Note, Phrase
-from .arranger import arrange
 from .template import Controls, Template, controls
+from .theme import Theme, ThemePlan, splice
 
 PHRASE_BARS = 4
 
@@ -29,6 +31,8 @@ class Piece:
     tonic: int
     abc_body: str  # the melody in the key of ``key_field``
     key_field: str
+    style: Style | None = None
+    intensity: float | None = None  # None: from the arousal
 
 
 def tonic_spelling(pc: int, mode: str) -> Spelled:
@@ -51,21 +55,36 @@ def perform(phrase: Phrase, ctl: Controls, tonic: int) -> Phrase:
 
 
 def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,
-            template: Template | None = None, meter: Meter = Meter()) -> Piece:
-    """Generate ``bars`` bars (whole phrases of four, the last one shorter if need be)."""
+            template: Template | None = None, meter: Meter = Meter(), style: Style | None = None,
+            intensity: float | None = None, theme: Theme | None = None) -> Piece:
+    """Generate ``bars`` bars (whole phrases of four, the last one shorter if need be), arranged
+    in ``style`` at ``intensity`` (default: from the arousal). The first phrase's motif, or
+    ``theme``, comes back as :class:`~.theme.ThemePlan` says, as in the conductor."""
     template = template or Template()
+    style = style or default_style()
     ctl = controls(valence, arousal, template)
     rng = np.random.default_rng(seed)
     raw: list[Phrase] = []
+    themes = ThemePlan(theme)
     left = bars
     while left > 0:
         n = min(PHRASE_BARS, left)
-        raw.append(generator.next_phrase(raw[-1] if raw else None, ctl.valence, ctl.arousal,
-                                         mode=ctl.mode, meter=meter, bars=n, rng=rng))
+        head = themes.head(len(raw), ctl.mode, meter, n) if n == PHRASE_BARS else None
+        context = head if head is not None else (raw[-1] if raw else None)
+        phrase = generator.next_phrase(context, ctl.valence, ctl.arousal,
+                                       mode=ctl.mode, meter=meter, bars=n, rng=rng)
+        phrase = splice(head, phrase, n) if head is not None else phrase
+        themes.capture(len(raw), phrase)
+        raw.append(phrase)
         left -= n
     performed = [perform(p, ctl, template.tonic) for p in raw]
-    accompaniment = [arrange(p, ctl, seed=seed + i) for i, p in enumerate(performed)]
+    accompaniment = [arrange(p, ctl, seed=seed + i * PHRASE_BARS, style=style, intensity=intensity,
+                             phrase_index=i) for i, p in enumerate(performed)]
+    performed = [replace(p, notes=[replace(n, velocity=v) for n, v in zip(
+        p.notes, melody_velocities(p, ctl.velocity, seed=seed + i, style=style))])
+        for i, p in enumerate(performed)]
     tonic = tonic_spelling(template.tonic, ctl.mode)
     tokens = [t for p in raw for t in p.tokens]
     body = body_to_abc(transpose_tokens(tokens, meter, ctl.mode, tonic))
-    return Piece(performed, accompaniment, ctl, meter, template.tonic, body, key_field(ctl.mode, tonic))
+    return Piece(performed, accompaniment, ctl, meter, template.tonic, body, key_field(ctl.mode, tonic),
+                 style, intensity)

@@ -14,6 +14,10 @@ regenerates the bars not yet scheduled, from the next bar (``bar``), the next ph
 (``phrase``), or re-anchors a new phrase at the next beat (``beat``) or eighth
 (``immediate``). A phrase that misses its deadline is replaced by a variation of the last one.
 
+Each bar's accompaniment is the style's arrangement of its phrase (made once per phrase and
+mood, see :mod:`moodscore.arranger`), keeping the layers the intensity asks for at that bar
+line: an intensity or style change is heard from the next bar.
+
 Public API: :class:`Conductor`, :class:`MidiEvent`, :class:`Callback`, :class:`Cut`,
 :class:`Request`, ``TRANSITIONS``.
 """
@@ -23,15 +27,18 @@ import itertools
 import logging
 from dataclasses import dataclass, replace
 
+from .. import arranger
+from ..arranger.styles import Style, builtin, default_style
 from ..errors import ConfigError
 from ..models.abc import key_field
 from ..music import MODE_STEPS, Meter, Note, Phrase
-from .arranger import arrange
 from .clock import TempoMap
 from .compose import perform, perform_note
-from .mood import MoodState
+from .mood import Level, MoodState
 from .stingers import STINGERS, stinger_notes
 from .template import Controls, Template, controls
+from .ending import ENDING_BARS, ending_accompaniment, ending_phrase
+from .theme import Theme, ThemePlan, splice
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +95,19 @@ class _Plan:
 class Conductor:
     def __init__(self, *, template: Template | None = None, meter: Meter = Meter(), seed: int = 0,
                  phrase_bars: int = 4, lookahead: float = 0.2, transition: str = "bar",
-                 glide: float = 1.0, stinger_cooldown: float = 2.0) -> None:
+                 glide: float = 1.0, stinger_cooldown: float = 2.0, style: Style | None = None,
+                 theme: Theme | None = None) -> None:
         self.template = template or Template()
+        self.themes = ThemePlan(theme)  # the motif that comes back (engine/theme.py)
+        self._ending: int | None = None  # the cadence bar of a musical stop
+        self._ending_accomp: dict[int, list[Note]] = {}
+        self._heads: dict[int, tuple[int | None, Phrase | None]] = {}  # request -> (phrase index, head)
+        self.style = style or default_style()
+        self.styles = {**builtin(), self.style.name: self.style}  # what a style message may name
+        self.intensity = Level(default_glide=glide)
+        # (phrase, start bar, style, mood) -> (phrase, performed, chords, notes by role so far)
+        self._arranged: dict[tuple, tuple[Phrase, Phrase, list, dict[str, list[Note]]]] = {}
+        self._melody_vel: dict[int, tuple[Phrase, list[float]]] = {}
         self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
         self.set_transition(transition)
         self.mood = MoodState(default_glide=glide)
@@ -148,6 +166,23 @@ class Conductor:
         self._retarget_at, self._retarget_due = now, False
         self._maybe_retarget(now)
 
+    def set_intensity(self, now: float, value: float, glide: float | None = None) -> None:
+        """Head for intensity ``value`` in [0, 1]; parts enter and leave at the bar lines."""
+        self.intensity.set(now, value, glide, self._default_intensity(now))
+
+    def intensity_at(self, now: float) -> float:
+        return self.intensity.at(now, self._default_intensity(now))
+
+    def _default_intensity(self, now: float) -> float:
+        return arranger.default_intensity(self.mood.at(now)[1])
+
+    def set_style(self, name: str) -> None:
+        """Play in style ``name`` (a built-in one, or the one the engine started with) from the
+        next bar."""
+        if name not in self.styles:
+            raise ConfigError(f"style must be one of {', '.join(self.styles)}, got {name!r}")
+        self.style = self.styles[name]
+
     def stinger(self, now: float, name: str) -> bool:
         """Queue a stinger for the next beat; False while cooling down (counted)."""
         if name not in STINGERS:
@@ -170,14 +205,33 @@ class Conductor:
         self._plans.clear()
         self._accomp.clear()
         self._program.clear()
+        self._ending = None
         self._request(0, self.phrase_bars)
 
-    def stop(self, now: float) -> list[Cut]:
-        """Stop at once: the caller cuts and sends the panic."""
-        self.playing = False
+    def stop(self, now: float, at: str | None = None) -> list[Cut]:
+        """Stop at once (``at`` None or ``now``): the caller cuts and sends the panic. With ``at``
+        ``bar`` or ``phrase`` the music closes instead: the next bar (or the current phrase's last
+        bar) becomes an authentic cadence, a final chord fills the bar after it, and
+        :meth:`advance` then hands out the cut (engine/ending.py)."""
+        if at not in (None, "now", "bar", "phrase"):
+            raise ConfigError(f"stop at must be now, bar or phrase, got {at!r}")
         self._pending.clear()
         self._wanted.clear()
-        return [Cut(now)]
+        if at in (None, "now") or not self.playing:
+            self.playing = False
+            self._ending = None
+            return [Cut(now)]
+        next_bar = self._bar_of(self._next_unit + self.unit_per_bar - 1)  # first bar not begun
+        if at == "phrase":
+            last = (next_bar // self.phrase_bars + 1) * self.phrase_bars - 1  # its phrase's last bar
+            next_bar = last  # the final chord then falls on the phrase boundary after it
+        if self._ending is None or next_bar < self._ending:
+            self._ending = next_bar
+        return []
+
+    def set_theme(self, theme: Theme | None) -> None:
+        """A user theme: it opens the next phrase asked for and returns as the plan says."""
+        self.themes.set_theme(theme)
 
     # -- generation --------------------------------------------------------------------------
     def requests(self) -> list[Request]:
@@ -199,6 +253,11 @@ class Conductor:
             return False
         first, bars = span
         mood = self._asked.pop(request_id, None)
+        index, head = self._heads.pop(request_id, (None, None))
+        if head is not None:  # the theme opens this phrase; the model continued it
+            phrase = splice(head, phrase, bars)
+        if index is not None:
+            self.themes.capture(index, phrase)
         scheduled_bar = self._bar_of(self._next_unit - 1) if self._next_unit else -1
         for j in range(bars):
             if first + j > scheduled_bar:
@@ -217,8 +276,15 @@ class Conductor:
         for rid, (f, _) in list(self._wanted.items()):  # a newer request for these bars wins
             if f >= first_bar:
                 del self._wanted[rid]
+        index = head = None
+        if first_bar % self.phrase_bars == 0 and bars == self.phrase_bars:
+            index = (self._bar_base + first_bar) // self.phrase_bars
+            head = self.themes.head(index, mode, self.meter, bars)
+            context = head if head is not None else context
         req = Request(next(self._ids), context if context is not None else self._last_phrase,
                       v, a, mode, self.meter, bars, self.seed * 1_000_003 + first_bar * 7919 + self._anchor)
+        self._heads = {rid: h for rid, h in self._heads.items() if rid in self._wanted}
+        self._heads[req.id] = (index, head)
         self._pending = [r for r in self._pending if r.id in self._wanted]
         self._pending.append(req)
         self._wanted[req.id] = (first_bar, bars)
@@ -228,6 +294,8 @@ class Conductor:
         self._phrase_mood[first_bar] = (v, a, mode)
 
     def _maybe_retarget(self, now: float) -> None:
+        if self._ending is not None:
+            return  # closing: the ending keeps the material it has
         v, a = self.mood.target
         mode = controls(v, a, self.template).mode
         next_bar = self._bar_of(self._next_unit + self.unit_per_bar - 1)  # first bar not begun
@@ -303,6 +371,12 @@ class Conductor:
             out.append(Cut(self._pending_cut))
             self._pending_cut = None
         while self.clock.time_at(self._next_unit * UNIT) < now + self.lookahead:
+            if self._ending is not None and self._next_unit >= self._anchor \
+                    and self._bar_of(self._next_unit) >= self._ending + ENDING_BARS:
+                out.append(Cut(self.clock.time_at(self._next_unit * UNIT)))  # after the final chord
+                self.playing = False
+                self._ending = None
+                break
             out.extend(self._schedule_unit(self._next_unit))
             self._next_unit += 1
         self.clock.prune(self._next_unit * UNIT - 64)
@@ -322,7 +396,7 @@ class Conductor:
         if pos == 0 and not outgoing:
             out += self._start_bar(bar, t, ctl)
         elif pos == 0 and bar in plans:  # the old material plays on until the new anchor
-            accomp[bar] = self._bar_accomp(plans[bar], ctl, bar)
+            accomp[bar] = self._bar_accomp(plans[bar], ctl, bar, t)
         if pos % self._beat_units() == 0:
             out.append(Callback(t, {"type": "beat", "bar": base + bar, "beat": pos // self._beat_units(),
                                     "tempo": round(self.clock.tempo_at(beat), 3), "time": round(t, 6)}))
@@ -331,11 +405,14 @@ class Conductor:
             lo, hi = pos * UNIT, (pos + 1) * UNIT
             offset = plan.index * self.meter.beats
             bar_beat = (unit - pos) * UNIT
-            for n in plan.phrase.notes:  # only this eighth's notes are performed, at its mood
+            factors = self._melody_factors(plan.phrase)
+            for n, factor in zip(plan.phrase.notes, factors):  # only this eighth's notes, at its mood
                 rel = n.start - offset
                 if lo <= rel < hi:
                     played = perform_note(n, ctl, self.template.tonic)
-                    out += self._note(bar_beat + rel, n.duration, replace(played, channel=MELODY_CHANNEL))
+                    velocity = max(1, min(127, round(played.velocity * factor)))
+                    out += self._note(bar_beat + rel, n.duration,
+                                      replace(played, channel=MELODY_CHANNEL, velocity=velocity))
             for n in accomp.get(bar, []):
                 if lo <= n.start < hi:
                     out += self._note(bar_beat + n.start, n.duration, n)
@@ -354,14 +431,27 @@ class Conductor:
     def _start_bar(self, bar: int, t: float, ctl: Controls) -> list[MidiEvent | Callback]:
         out: list[MidiEvent | Callback] = []
         plan = self._plans.get(bar)
+        if self._ending == bar:  # a musical stop: this bar closes, the next holds the final chord
+            source = plan or self._variation(bar)
+            closing = ending_phrase(source.phrase, source.index, self.meter)
+            self._plans[bar], self._plans[bar + 1] = _Plan(closing, 0), _Plan(closing, 1)
+            played = perform(closing, ctl, self.template.tonic)
+            notes = ending_accompaniment(played, ctl, seed=self.seed + bar)
+            beats = self.meter.beats
+            self._ending_accomp = {bar + j: [replace(n, start=n.start - j * beats) for n in notes
+                                             if j * beats <= n.start < (j + 1) * beats] for j in range(2)}
+            plan = self._plans[bar]
         if plan is None:
             plan = self._variation(bar)
             self._plans[bar] = plan
         first_of_phrase = bar % self.phrase_bars == 0
-        if first_of_phrase:  # ask for the following phrase now: one phrase ahead
+        if first_of_phrase and self._ending is None:  # ask for the following phrase now: one phrase ahead
             self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
         performed = perform(plan.phrase, ctl, self.template.tonic)
-        self._accomp[bar] = self._bar_accomp(plan, ctl, bar, performed)
+        if self._ending is not None and bar >= self._ending:
+            self._accomp[bar] = self._ending_accomp.get(bar, [])
+        else:
+            self._accomp[bar] = self._bar_accomp(plan, ctl, bar, t, performed)
         for old in [b for b in self._accomp if b < bar - 1]:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:
@@ -383,12 +473,44 @@ class Conductor:
                                     "mood": list(plan.mood) if plan.mood else None}))
         return out
 
-    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, performed: Phrase | None = None) -> list[Note]:
-        """The accompaniment of one bar (times from the bar start), arranged for the mood now."""
-        performed = performed or perform(plan.phrase, ctl, self.template.tonic)
+    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, t: float,
+                    performed: Phrase | None = None) -> list[Note]:
+        """The accompaniment of one bar (times from the bar start): the phrase arranged for the
+        mood now, in the layers the intensity at this bar line keeps."""
+        start = bar - plan.index  # the bar the phrase began on
+        key = (id(plan.phrase), start, self.style.name, ctl.velocity, ctl.mode, ctl.octave_shift_semitones,
+               round(ctl.valence, 2), round(ctl.arousal, 2))
+        seed, index = self.seed + start, start // self.phrase_bars
+        cached = self._arranged.get(key)
+        if cached is None or cached[0] is not plan.phrase:
+            performed = performed or perform(plan.phrase, ctl, self.template.tonic)
+            chords = arranger.harmony_for(performed, ctl, seed=seed, style=self.style, phrase_index=index)
+            if len(self._arranged) > 16:
+                self._arranged.clear()
+            cached = self._arranged[key] = (plan.phrase, performed, chords, {})
+        roles = arranger.active_roles(self.style, self.intensity_at(t))[1:]
+        if self.intensity.target is None and not ctl.drums:  # the template's drums_above, while unsent
+            roles = tuple(r for r in roles if r != "drums")
+        written = cached[3]
+        missing = tuple(r for r in roles if r not in written)
+        if missing:  # each role once per phrase, when it first plays
+            written.update(arranger.arrange_parts(cached[1], ctl, seed=seed, style=self.style,
+                                                  phrase_index=index, roles=missing, chords=cached[2]))
         lo, hi = plan.index * self.meter.beats, (plan.index + 1) * self.meter.beats
-        return [replace(n, start=n.start - lo) for n in arrange(performed, ctl, seed=self.seed + bar)
-                if lo <= n.start < hi]
+        notes = [Note(n.pitch, n.start - lo, n.duration, n.velocity, n.channel)
+                 for role in arranger.ACCOMPANIMENT if role in roles for n in written[role] if lo <= n.start < hi]
+        return sorted(notes, key=lambda n: (n.start, n.channel, n.pitch))
+
+    def _melody_factors(self, phrase: Phrase) -> list[float]:
+        """The melody's dynamics and humanisation (velocity factors per note), once per phrase."""
+        cached = self._melody_vel.get(id(phrase))
+        if cached is None or cached[0] is not phrase:
+            salt = sum(n.pitch for n in phrase.notes) + len(phrase.notes)  # each phrase its own
+            velocities = arranger.melody_velocities(phrase, 80, seed=self.seed + salt, style=self.style)
+            if len(self._melody_vel) > 16:
+                self._melody_vel.clear()
+            cached = self._melody_vel[id(phrase)] = (phrase, [v / 80 for v in velocities])
+        return cached[1]
 
     def _variation(self, bar: int) -> _Plan:
         """The deadline was missed: play the last phrase's bar a scale step away (a sequence)."""
@@ -404,7 +526,7 @@ class Conductor:
         return _Plan(replace(source, notes=notes), index, variation=True)
 
     def _programs(self, t: float, ctl: Controls) -> list[MidiEvent]:
-        wanted = programs_for(ctl)
+        wanted = arranger.programs_for(ctl, self.style)
         out = [MidiEvent(t, "program_change", ch, prog) for ch, prog in wanted.items()
                if self._program.get(ch) != prog]
         self._program.update(wanted)
@@ -420,7 +542,7 @@ def _scale_step(pitch: int, step: int, mode: str) -> int:
     return scale[max(0, min(len(scale) - 1, i))]
 
 
-def programs_for(ctl: Controls) -> dict[int, int]:
-    """Channel -> General MIDI program for this mood (the template's, per quadrant)."""
-    p = ctl.programs
-    return {MELODY_CHANNEL: p.melody, 1: p.chords, 2: p.bass, STINGER_CHANNEL: p.stinger}
+def programs_for(ctl: Controls, style: Style | None = None) -> dict[int, int]:
+    """Channel -> General MIDI program of every part for this mood (see
+    :func:`moodscore.arranger.programs_for`)."""
+    return arranger.programs_for(ctl, style)

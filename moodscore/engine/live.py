@@ -24,6 +24,7 @@ import mido
 import numpy as np
 
 from ..errors import ConfigError
+from ..midi.scheduler import panic_messages
 from ..music import Phrase
 from .conductor import Callback, Conductor, Cut, MidiEvent, Request
 from .session import apply
@@ -73,6 +74,7 @@ class LiveEngine:
         self._ticker: threading.Thread | None = None
         self._loop_seen = clock()  # when the loop last ran (its heartbeat)
         self._stalled_since: float | None = None
+        self.stop_when_closed = False  # a musical stop (stop at bar/phrase) also ends run()
 
     # -- inputs (loop thread) ------------------------------------------------------------------
     def submit(self, msg: object) -> None:
@@ -161,6 +163,12 @@ class LiveEngine:
                 self.scheduler.schedule(item.time, to_mido(item))
             elif isinstance(item, Cut):
                 self._cut(item)
+                if not self.conductor.playing:  # a musical stop has closed: then the panic
+                    for msg in panic_messages():
+                        self.scheduler.schedule(item.time, msg)
+                    if self.stop_when_closed:
+                        delay = max(0.0, item.time - self.clock()) + 0.05
+                        threading.Timer(delay, self.stop).start()
             elif isinstance(item, Callback):
                 if item.event["type"] == "phrase":
                     self._to_loop(self._emit, item.event)

@@ -4,7 +4,7 @@ A new target replaces the old one (a 60 fps tracker coalesces into the latest va
 queue); the current value moves linearly from where it was when the target arrived to the
 target over the glide time. Values are clamped to [-1, 1]. Pure: times are given by the caller.
 
-Public API: :class:`MoodState`.
+Public API: :class:`MoodState`, :class:`Level`.
 """
 from __future__ import annotations
 
@@ -50,3 +50,34 @@ class MoodState:
         self._from, self._to, self._t0 = current, (v, a), now
         self._glide = self.default_glide if glide is None else max(0.0, glide)
         self.updates += 1
+
+
+@dataclass
+class Level:
+    """A control in [0, 1] with the same glide, such as the intensity: until it is first set it
+    follows a default the caller gives (the intensity follows the arousal)."""
+
+    default_glide: float = 1.0
+    _from: float = 0.0
+    _to: float | None = None
+    _t0: float = 0.0
+    _glide: float = 0.0
+
+    def at(self, now: float, default: float) -> float:
+        if self._to is None:
+            return default
+        if self._glide <= 0 or now >= self._t0 + self._glide:
+            return self._to
+        r = max(0.0, (now - self._t0) / self._glide)
+        return self._from + (self._to - self._from) * r
+
+    @property
+    def target(self) -> float | None:
+        return self._to
+
+    def set(self, now: float, value: float, glide: float | None, default: float) -> None:
+        """Head for ``value`` from wherever the level is at ``now``."""
+        self._from = self.at(now, default)
+        self._to = max(0.0, min(1.0, value))
+        self._t0 = now
+        self._glide = self.default_glide if glide is None else max(0.0, glide)

@@ -10,7 +10,9 @@ Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_rep
 :func:`event_json`, :func:`json_schema`, :func:`osc_of`, :class:`RejectStats`, :class:`ProtocolError`,
 ``Message`` (the union of :class:`VAMessage`, :class:`ValenceMessage`, :class:`ArousalMessage`,
 :class:`StingerMessage`, :class:`TransitionMessage`, :class:`TempoMessage`, :class:`PlayMessage`,
-:class:`StopMessage`, :class:`SubscribeMessage`), :class:`BeatEvent`, :class:`BarEvent`,
+:class:`StopMessage`, :class:`SubscribeMessage`, :class:`IntensityMessage`, :class:`StyleMessage`,
+:class:`ThemeMessage`),
+:class:`BeatEvent`, :class:`BarEvent`,
 :class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
 ``MAX_JSON_BYTES``, ``REJECT_KINDS``.
 
@@ -24,7 +26,20 @@ Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
     {"type": "tempo", "bpm": 96}                                  /mood/tempo 96.0
     {"type": "play"}                                              /mood/play
     {"type": "stop"}                                              /mood/stop
+    {"type": "stop", "at": "phrase"}                              /mood/stop "phrase"
     {"type": "subscribe", "events": ["bar", "phrase"]}            (none)
+    {"type": "intensity", "value": 0.7, "glide": 2}               /mood/intensity 0.7 2.0
+    {"type": "style", "name": "orchestral"}                       /mood/style "orchestral"
+    {"type": "theme", "abc": "M:4/4\nL:1/8\nK:G\nGABc d2B2|"}      /mood/theme "..."
+
+``intensity`` (0 to 1; until sent it follows the arousal) brings parts in and out at the next
+bar lines; ``style`` names a built-in style (``moodscore styles``) or the one the engine started
+with, and is heard from the next bar.
+
+``theme`` (ABC, checked whole here) opens the next phrase and returns in later ones, in whatever
+mode the mood asks for; ``stop`` with ``at`` ``bar`` or ``phrase`` closes on an authentic
+cadence and a final chord at that boundary, then stops and silences; plain ``stop`` (or
+``at`` ``now``) stops at once.
 
 Events for subscribers: beat, bar, phrase (all three by default) and, from ``moodscore demo``,
 midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent.
@@ -150,6 +165,9 @@ class PlayMessage(_Message):
 
 class StopMessage(_Message):
     type: Literal["stop"] = "stop"
+    at: Literal["now", "bar", "phrase"] | None = Field(
+        default=None, description="now (or absent): at once; bar or phrase: close on a cadence and "
+                                  "a final chord at the next bar or phrase boundary, then stop")
 
 
 class SubscribeMessage(_Message):
@@ -158,13 +176,51 @@ class SubscribeMessage(_Message):
         default=EVENT_KINDS, description="a list drawn from " + ", ".join(SUBSCRIBABLE))
 
 
+# -- arrangement: intensity layers and styles (the music branch)
+class IntensityMessage(_Message):
+    type: Literal["intensity"] = "intensity"
+    value: Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False,
+                                            description="a finite number in [0, 1]")]
+    glide: Glide | None = _glide
+
+
+class StyleMessage(_Message):
+    type: Literal["style"] = "style"
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$",
+                      description="a style name (see moodscore styles): lower-case a-z 0-9 _ -")
+
+
+# -- themes (the music branch, harmony)
+MAX_THEME_ABC = 4000
+
+
+def _check_theme(abc: str) -> str:
+    from .theme import theme_from_abc  # the edge checks the whole theme, once
+
+    try:
+        theme_from_abc(abc, what="theme abc")
+    except ConfigError as err:
+        raise ValueError(str(err)) from None
+    return abc
+
+
+class ThemeMessage(_Message):
+    type: Literal["theme"] = "theme"
+    abc: Annotated[str, Field(min_length=1, max_length=MAX_THEME_ABC,
+                              description="a theme in ABC: M:, L:, K: lines, then notes, rests and "
+                                          "bar lines; it opens the next phrase and then returns"),
+                   AfterValidator(_check_theme)]
+
+
 Message = Annotated[VAMessage | ValenceMessage | ArousalMessage | StingerMessage
                     | TransitionMessage | TempoMessage | PlayMessage | StopMessage
-                    | SubscribeMessage, Field(discriminator="type")]
+                    | SubscribeMessage | IntensityMessage | StyleMessage | ThemeMessage,
+                    Field(discriminator="type")]
 _MESSAGES: dict[str, type[BaseModel]] = {
     m.model_fields["type"].default: m
     for m in (VAMessage, ValenceMessage, ArousalMessage, StingerMessage, TransitionMessage,
-              TempoMessage, PlayMessage, StopMessage, SubscribeMessage)}
+              TempoMessage, PlayMessage, StopMessage, SubscribeMessage, IntensityMessage,
+              StyleMessage, ThemeMessage)}
 MESSAGE_TYPES = tuple(_MESSAGES)
 
 
@@ -265,6 +321,8 @@ def _describe(err: Mapping[str, Any], model: type[BaseModel], data: Mapping[str,
         return f"{kind} {where}: {err['msg']}, got {_show(err.get('input'))}"
     if err["type"] == "missing":
         return f"{kind} message needs {label}: {desc}"
+    if kind == "theme" and err["type"] == "value_error":  # the theme parser says what is wrong
+        return str(err["ctx"]["error"])
     return f"{label} must be {desc}, got {_show(data.get(name))}"
 
 
@@ -325,7 +383,11 @@ _OSC: dict[str, tuple[str, tuple[tuple[str, str, str, bool], ...]]] = {
     "/mood/transition": ("transition", (("s", "mode", "mode", False),)),
     "/mood/tempo": ("tempo", (("f", "bpm", "bpm", False),)),
     "/mood/play": ("play", ()),
-    "/mood/stop": ("stop", ()),
+    "/mood/stop": ("stop", (("s", "at", "at", True),)),
+    "/mood/intensity": ("intensity", (("f", "intensity", "value", False),
+                                      ("f", "glide_seconds", "glide", True))),
+    "/mood/style": ("style", (("s", "name", "name", False),)),
+    "/mood/theme": ("theme", (("s", "abc", "abc", False),)),
 }
 OSC_ADDRESSES: dict[str, str] = {
     address: " ".join(f"[{t}:{shown}]" if opt else f"{t}:{shown}" for t, shown, _, opt in spec)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .conductor import Conductor, Cut
+from .theme import theme_from_abc
 from .protocol import (
     ArousalMessage,
+    IntensityMessage,
     PlayMessage,
     StingerMessage,
     StopMessage,
+    StyleMessage,
     SubscribeMessage,
     TempoMessage,
+    ThemeMessage,
     TransitionMessage,
     ValenceMessage,
     VAMessage,
@@ -42,7 +46,17 @@ def apply(conductor: Conductor, msg: object, now: float) -> list[Cut]:
     elif isinstance(msg, PlayMessage):
         conductor.play(now)
     elif isinstance(msg, StopMessage):
-        return conductor.stop(now)
+        return conductor.stop(now, at=msg.at)
+    elif isinstance(msg, IntensityMessage):
+        conductor.set_intensity(now, msg.value, msg.glide)
+    elif isinstance(msg, StyleMessage):
+        conductor.set_style(msg.name)
+    elif isinstance(msg, ThemeMessage):
+        theme = theme_from_abc(msg.abc, conductor.meter, what="theme abc")
+        if theme.meter != conductor.meter:
+            raise ConfigError(f"theme abc: the theme is in {theme.meter}, the music in "
+                              f"{conductor.meter}; give a theme in {conductor.meter}")
+        conductor.set_theme(theme)
     elif isinstance(msg, SubscribeMessage):
         pass  # a transport concern
     else:

@@ -81,7 +81,8 @@ class Template(BaseModel):
     base_velocity: int = Field(default=70, ge=1, le=127, description="MIDI velocity at 0 dB")
     tonic: int = Field(default=0, ge=0, le=11, description="pitch class generation is put in")
     drums_above: float = Field(default=0.3, ge=-1, le=1.01,
-                               description="arousal above which drums play (above 1: never)")
+                               description="arousal above which drums play while no intensity is "
+                                           "sent (above 1: only when an intensity asks)")
 
 
 def _compact(err: ValidationError) -> str:

@@ -17,13 +17,14 @@ from collections.abc import Sequence
 
 import mido
 
+from ..arranger import TRACK_NAMES  # one named track per role (re-exported for the writers)
 from ..errors import ConfigError
 from ..music import MODE_STEPS, Meter, Note, Phrase
 from .atomic import atomic_write_bytes
 
-TRACK_NAMES = {0: "Melody", 1: "Chords", 2: "Bass", 9: "Drums"}
-# General MIDI: piano melody, string-ensemble chords, acoustic bass, standard drum kit.
-DEFAULT_PROGRAMS = {0: 0, 1: 48, 2: 32, 9: 0}
+# General MIDI: piano melody, string-ensemble pad, acoustic bass, flute counter-line, harp
+# figures, standard drum kit.
+DEFAULT_PROGRAMS = {0: 0, 1: 48, 2: 32, 4: 73, 5: 46, 9: 0}
 
 _MAJOR_KEYS = {-6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F",
                0: "C", 1: "G", 2: "D", 3: "A", 4: "E", 5: "B"}  # fmt: skip

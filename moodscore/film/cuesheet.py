@@ -13,7 +13,8 @@ timecode, and has a mood (see :mod:`moodscore.film.moods`). JSON::
 
 CSV has a header row with ``cue,in,out`` and either ``mood`` or ``valence,arousal`` (or both;
 numbers win when filled in); the frame rate comes from the caller (``moodscore render --fps``),
-as CSV carries no settings. ``start`` (the timecode at the top of the MIDI file, written as its
+as CSV carries no settings. A cue may also give ``intensity`` (0 to 1: from the melody and two
+parts to the full arrangement); without it the cue's arousal decides. ``start`` (the timecode at the top of the MIDI file, written as its
 SMPTE offset) defaults to the first cue's in point. Every problem is reported as
 ``cue 1M03: out: ...``, naming the cue (or its row) and the field.
 
@@ -36,7 +37,7 @@ from . import moods, timecode
 from .timecode import FrameRate
 
 MAX_CUES = 2000
-FIELDS = ("cue", "in", "out", "mood", "valence", "arousal", "title")
+FIELDS = ("cue", "in", "out", "mood", "valence", "arousal", "title", "intensity")
 
 
 class CueSheetError(ConfigError):
@@ -52,6 +53,7 @@ class Cue:
     arousal: float
     mood: str  # how the mood was read, for the marker and the log
     title: str = ""
+    intensity: float | None = None  # 0..1: how many parts play; None follows the arousal
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,13 @@ def _cue(row: dict[str, Any], index: int, rate: FrameRate) -> Cue:
     title = row.get("title") or ""
     if not isinstance(title, str):
         raise CueSheetError(f"{where}: title: must be text")
-    return Cue(name, frames["in"], frames["out"], valence, arousal, how, title.strip())
+    try:
+        intensity = _number(row.get("intensity"))
+    except ValueError:
+        intensity = -1.0
+    if intensity is not None and not 0.0 <= intensity <= 1.0:  # also catches NaN
+        raise CueSheetError(f"{where}: intensity: must be a number in [0, 1], got {row.get('intensity')!r}")
+    return Cue(name, frames["in"], frames["out"], valence, arousal, how, title.strip(), intensity)
 
 
 def sheet_from_rows(rows: list[Any], rate: FrameRate, title: str, start: object) -> CueSheet:

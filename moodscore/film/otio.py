@@ -77,7 +77,7 @@ def load_otio(path: str | os.PathLike[str], fps: str | None = None) -> CueSheet:
         row: dict[str, Any] = {"cue": marker.name, "in": tc(span.start_time),
                                "out": tc(span.end_time_exclusive())}
         meta = dict(marker.metadata.get("moodscore", {}) or {})
-        for key in ("mood", "valence", "arousal", "title"):
+        for key in ("mood", "valence", "arousal", "title", "intensity"):
             if key in meta:
                 row[key] = meta[key]
         if "mood" not in row and "valence" not in row and (marker.comment or "").strip():

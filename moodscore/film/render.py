@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..arranger.styles import Style
 from ..engine.template import Template
+from ..engine.theme import Theme
 from ..export.smf import Marker, Smpte, Tempo, write_timeline_midi
 from ..music import Meter
 from . import timecode
@@ -78,7 +80,8 @@ def markers(sheet: CueSheet, fits: list[CueFit]) -> list[Marker]:
 
 def render(sheet: CueSheet, midi_path: str | os.PathLike[str], *, model: str = "abc",
            wav_path: str | os.PathLike[str] | None = None, soundfont: str | None = None,
-           template: Template | None = None, seed: int = 0, generator: object = None) -> RenderReport:
+           template: Template | None = None, seed: int = 0, generator: object = None,
+           style: Style | None = None, theme: Theme | None = None) -> RenderReport:
     """Write ``midi_path`` (and ``wav_path`` through FluidSynth) for ``sheet``."""
     if wav_path is not None:  # a missing synth is said before anything is generated
         from ..export.audio import find_soundfont, fluidsynth_path
@@ -91,7 +94,7 @@ def render(sheet: CueSheet, midi_path: str | os.PathLike[str], *, model: str = "
         generator = load_generator(model)
     meter = Meter()
     t0 = time.perf_counter()
-    result = score(sheet, generator, template=template, meter=meter, seed=seed)
+    result = score(sheet, generator, template=template, meter=meter, seed=seed, style=style, theme=theme)
     end = max(f.end for f in result.fits)
     target = Path(midi_path)
     # with a WAV, the MIDI file appears only once the audio made from it has: both or neither

@@ -16,9 +16,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from ..arranger.styles import Style
 from ..engine.conductor import Callback, Conductor, MidiEvent, Request
 from ..engine.offline import fulfil, run
 from ..engine.template import Template, controls
+from ..engine.theme import Theme
 from ..music import Meter
 from .cuesheet import Cue, CueSheet, CueSheetError
 
@@ -89,15 +91,20 @@ def _within(bars: int) -> Callable[[Conductor, object, Request], None]:
 
 
 def score(sheet: CueSheet, generator, *, template: Template | None = None, meter: Meter = Meter(),
-          seed: int = 0, step: float = 0.1) -> Score:
-    """Every cue of ``sheet`` as MIDI events in seconds from the top of the file."""
+          seed: int = 0, step: float = 0.1, style: Style | None = None,
+          theme: Theme | None = None) -> Score:
+    """Every cue of ``sheet`` as MIDI events in seconds from the top of the file, in ``style``;
+    a cue's ``intensity`` (if given) holds for the whole cue. The cues share a theme: ``theme``,
+    or the first cue's opening motif; each later cue opens with it, in its own mood."""
     template = template or Template()
     fits = [_fit(sheet, cue, template, meter) for cue in sheet.cues]  # all checked before any plays
     out = Score(sheet, meter, fits)
     for i, fit in enumerate(fits):
         conductor = Conductor(template=template, meter=meter, seed=seed * 10_007 + i,
-                              phrase_bars=fit.phrase_bars, transition="phrase")
+                              phrase_bars=fit.phrase_bars, transition="phrase", style=style, theme=theme)
         conductor.set_mood(0.0, fit.cue.valence, fit.cue.arousal, glide=0.0)
+        if fit.cue.intensity is not None:
+            conductor.set_intensity(0.0, fit.cue.intensity, glide=0.0)
         conductor.set_tempo_override(fit.bpm)
         lead = conductor.lookahead  # play(0) puts the first downbeat here
         length = fit.end - fit.start
@@ -108,6 +115,8 @@ def score(sheet: CueSheet, generator, *, template: Template | None = None, meter
         shift = fit.start - lead
         out.events += [replace(e, time=e.time + shift) for e in timeline.events]
         out.misses += conductor.misses
+        if theme is None and conductor.themes.theme is not None:  # the reel's theme from now on
+            theme = replace(conductor.themes.theme, user=True)
         out.phrase_starts += [(fit.cue.name, c.time + shift) for c in timeline.callbacks
                               if isinstance(c, Callback) and c.event["type"] == "phrase"]
     return out

@@ -49,6 +49,8 @@ REFUSED = {  # main.gd's bad calls -> what the client's message must say is allo
     ("stinger", "[no way!]"): "stinger name must be 1 to 64 characters from A-Z a-z 0-9 _ -",
     ("transition", "[sometimes]"): "transition mode must be one of immediate, beat, bar, phrase",
     ("tempo", "[10]"): "tempo must be 0 (back to the mood's tempo) or a number of BPM in [20, 300]",
+    ("intensity", "[1.5]"): "intensity must be a finite number in [0, 1], got 1.5",
+    ("style", "[Big Band]"): "style name must be 1 to 32 characters, a-z first, then a-z 0-9 _ -",
 }
 
 
@@ -219,6 +221,18 @@ def test_both_stingers_are_in_the_recording(run: Run) -> None:
     rise, victory = notes[:4], notes[4:]
     assert rise == sorted(set(rise)) and rise[3] - rise[0] == 12, notes
     assert victory[0] == victory[1] == victory[2] != victory[3], notes
+
+
+def test_intensity_and_style_are_applied(run: Run) -> None:
+    """After intensity 1 and the style "orchestral": the orchestra kit on channel 10 and every
+    part playing, in the recording."""
+    messages = list(mido.merge_tracks(mido.MidiFile(run.engine.record).tracks))
+    kits = [m.program for m in messages if m.type == "program_change" and m.channel == 9]
+    assert kits and kits[-1] == 48, kits
+    at = next(i for i, m in enumerate(messages) if m.type == "program_change" and m.channel == 9
+              and m.program == 48)
+    channels = {m.channel for m in messages[at:] if m.type == "note_on" and m.velocity > 0}
+    assert {0, 1, 2, 4, 5, 9} <= channels, channels
 
 
 def test_client_gets_beat_bar_and_phrase_signals(run: Run) -> None:

@@ -157,6 +157,8 @@ ENCODINGS = [  # address, types, arguments as the harness reads them, python-osc
     ("/mood/stinger", "s", "victory", [("s", "victory")]),
     ("/mood/transition", "s", "phrase", [("s", "phrase")]),
     ("/mood/play", "-", "", []),  # type tag "," alone
+    ("/mood/intensity", "ff", "0.7 2", [("f", 0.7), ("f", 2.0)]),
+    ("/mood/style", "s", "orchestral", [("s", "orchestral")]),
     ("/a", "if", "-2 1e-3", [("i", -2), ("f", 1e-3)]),
     ("/mood/some_longer_address", "isf", "2147483647 x_y-z -1", [("i", 2**31 - 1), ("s", "x_y-z"), ("f", -1.0)]),
 ]
@@ -189,6 +191,9 @@ def test_osc_client_sends_each_message_as_python_osc_builds_it(harness_exe, udp)
         ("tempo 140", built("/mood/tempo", ("f", 140.0))),
         ("play", built("/mood/play")),
         ("stop", built("/mood/stop")),
+        ("intensity 0.7", built("/mood/intensity", ("f", 0.7))),
+        ("intensity 1 2", built("/mood/intensity", ("f", 1.0), ("f", 2.0))),
+        ("style chiptune", built("/mood/style", ("s", "chiptune"))),
     ]
     try:
         for call, expected in calls:
@@ -230,6 +235,9 @@ BAD = [  # call, exception, words its message must hold
     ("stinger " + "x" * 65, "ArgumentException", "1 to 64 characters from A-Z a-z 0-9 _ -"),
     ("transition soon", "ArgumentException", "one of immediate, beat, bar, phrase, got \"soon\""),
     ("tempo 10", "ArgumentOutOfRangeException", "0 (back to the mood's tempo) or a finite number in [20, 300]"),
+    ("intensity 1.5", "ArgumentOutOfRangeException", "intensity must be a finite number in [0, 1]"),
+    ("intensity NaN", "ArgumentOutOfRangeException", "intensity must be a finite number in [0, 1]"),
+    ("style Big_Band", "ArgumentException", "style name must be 1 to 32 characters, a-z first"),
 ]
 
 
@@ -275,6 +283,12 @@ def test_engine_receives_and_applies_what_the_client_sends(harness_exe, tmp_path
         t_stinger = time.perf_counter()
         assert harness.ok("ws stinger victory")["reply"] == "ack"
         assert harness.ok("ws transition bar")["reply"] == "ack"
+        assert harness.ok("ws intensity 1 0")["reply"] == "ack"
+        t_style = time.perf_counter()
+        assert harness.ok("ws style orchestral")["reply"] == "ack"
+        refused = harness.ok("ws style polka")  # a well-formed name the engine does not know
+        assert refused["reply"] == "error" and "style must be one of default" in refused["error"], refused
+        wait_until(lambda: len(harness.events("bar", t_style)) >= 2, 10, "a bar in the new style")
         # victory lasts 2.5 beats: 1 s at 150 BPM; wait for the bar after it
         wait_until(lambda: len(harness.events("beat", t_stinger)) >= 6, 10, "beats after the stinger")
         harness.ok("close")
@@ -291,7 +305,9 @@ def test_engine_receives_and_applies_what_the_client_sends(harness_exe, tmp_path
     assert engine.moods(t_ws)[-1] == (-0.5, -0.25)  # phrases made since carry the mood sent
     engine_beats = [e for _, e in engine.of("beat", t_tempo)]
     assert engine_beats[-1]["tempo"] == 150.0 and all(e["tempo"] == 150.0 for e in engine_beats[-4:])
-    assert sum(engine.summary()["rejected"].values()) == 0, engine.summary()
+    assert engine.summary()["rejected"] == {"schema": 1}, engine.summary()  # the unknown style only
+    kits = [m.program for m in mido.MidiFile(engine.record) if m.type == "program_change" and m.channel == 9]
+    assert kits and kits[-1] == 48, kits  # the orchestra kit: the style switched at a bar
 
     # what the harness received over its own subscription, read with its own JSON parser
     beats, bars, phrases = (harness.events(kind) for kind in ("beat", "bar", "phrase"))

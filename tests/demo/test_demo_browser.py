@@ -138,6 +138,23 @@ def test_the_page_plays_what_the_engine_plays_and_the_pad_turns_it(chromium, dem
             # The transition mode from its selector.
             page.page.select_option("#transition", "beat")
             wait_until(lambda: demo_server_state(page)["transition"] == "beat", 5, "transition mode beat")
+
+            # Style and intensity from their controls: parts and instruments change at the bar line.
+            assert page.page.locator("#style option").all_inner_texts() == demo_server_state(page)["styles"]
+            page.page.locator("#intensity").fill("0")
+            wait_until(lambda: demo_server_state(page)["intensity"] == 0, 5, "intensity 0", page.why)
+            time.sleep(3.0)  # two bars or more at this tempo
+            now = page.js("moodscoreDemo.clock.now()")
+            sparse = set(page.js(f"moodscoreDemo.roll.notes.filter(n => n.on >= {now - 1.0}).map(n => n.ch)"))
+            page.page.select_option("#style", "orchestral")
+            page.page.locator("#intensity").fill("1")
+            wait_until(lambda: demo_server_state(page)["style"] == "orchestral", 5, "style orchestral", page.why)
+            wait_until(lambda: page.js("moodscoreDemo.synth.programs.get(9)") == 48, 10,
+                       "the orchestra kit on channel 10", page.why)
+            time.sleep(3.0)
+            now = page.js("moodscoreDemo.clock.now()")
+            full = set(page.js(f"moodscoreDemo.roll.notes.filter(n => n.on >= {now - 2.0}).map(n => n.ch)"))
+            assert len(sparse - {3}) <= 3 and full - {3} == {0, 1, 2, 4, 5, 9}, (sparse, full)
             assert page.js("moodscoreDemo.counts.errors") == 0, page.why()
             assert not page.problems, page.problems
 

@@ -73,7 +73,8 @@ def test_the_committed_build_is_complete_and_matches_its_manifest():
 
 
 def test_the_soundfont_holds_every_program_the_template_plays():
-    """The SF3's preset headers (RIFF 'pdta'/'phdr'): GM bank 0 programs and the drum kit."""
+    """The SF3's preset headers (RIFF 'pdta'/'phdr'): GM bank 0 programs of the template and of
+    every style, and the styles' drum kits."""
     data = SOUNDFONT.read_bytes()
     at = data.index(b"phdr") + 8
     size = int.from_bytes(data[at - 4:at], "little")
@@ -82,7 +83,8 @@ def test_the_soundfont_holds_every_program_the_template_plays():
         record = data[at + 38 * i: at + 38 * (i + 1)]
         presets.add((int.from_bytes(record[22:24], "little"), int.from_bytes(record[20:22], "little")))
     wanted = gm_subset(Template())
-    assert {(0, p) for p in wanted["programs"]} | {(128, 0)} <= presets
+    assert {(0, p) for p in wanted["programs"]} | {(128, k) for k in wanted["drum_kits"]} <= presets
+    assert {0, 25, 48} <= set(wanted["drum_kits"])  # the styles' kits: standard, TR-808, orchestra
     assert json.loads((STATIC / "BUILD.json").read_text())["soundfont"]["programs"] == wanted["programs"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from moodscore.engine.protocol import (
     ArousalMessage,
     BarEvent,
     BeatEvent,
+    IntensityMessage,
     NoteEvent,
     PhraseEvent,
     PlayMessage,
@@ -24,6 +26,7 @@ from moodscore.engine.protocol import (
     RejectStats,
     StingerMessage,
     StopMessage,
+    StyleMessage,
     SubscribeMessage,
     TempoMessage,
     TransitionMessage,
@@ -33,6 +36,7 @@ from moodscore.engine.protocol import (
     error_reply,
     event_json,
     json_schema,
+    osc_of,
     parse_json,
     parse_osc,
 )
@@ -89,9 +93,25 @@ def test_subscribe_defaults_to_all_events_and_dedupes():
 
 def test_every_osc_address_is_documented_and_every_osc_message_type_reachable():
     assert set(OSC_ADDRESSES) == {"/mood/va", "/mood/valence", "/mood/arousal", "/mood/stinger",
-                                  "/mood/transition", "/mood/tempo", "/mood/play", "/mood/stop"}
+                                  "/mood/transition", "/mood/tempo", "/mood/play", "/mood/stop",
+                                  "/mood/intensity", "/mood/style", "/mood/theme"}
     assert OSC_ADDRESSES["/mood/va"] == "f:valence f:arousal [f:glide_seconds]"
     assert OSC_ADDRESSES["/mood/play"] == ""
+
+
+def test_intensity_and_style_messages():
+    assert parse_json('{"type":"intensity","value":0.7,"glide":2}') == IntensityMessage(value=0.7, glide=2.0)
+    assert parse_osc("/mood/intensity", [1]) == IntensityMessage(value=1.0)
+    assert parse_osc("/mood/style", ["orchestral"]) == StyleMessage(name="orchestral")
+    assert osc_of(IntensityMessage(value=0.25, glide=1.0)) == ("/mood/intensity", [0.25, 1.0])
+    assert OSC_ADDRESSES["/mood/intensity"] == "f:intensity [f:glide_seconds]"
+    for bad, fragment in [('{"type":"intensity","value":1.5}', "[0, 1], got 1.5"),
+                          ('{"type":"intensity","value":"high"}', "[0, 1]"),
+                          ('{"type":"intensity"}', "needs intensity value"),
+                          ('{"type":"style","name":"Big Band"}', "lower-case"),
+                          ('{"type":"style"}', "needs name")]:
+        with pytest.raises(ProtocolError, match=re.escape(fragment)):
+            parse_json(bad)
 
 
 BAD_JSON = [  # (input, reject kind, fragments the one-line message must contain)
@@ -217,7 +237,7 @@ BAD_OSC = [  # (address, args, fragments)
     ("/mood/tempo", [10 ** 400], ["/mood/tempo", "bpm", "finite"]),
     ("/mood/tempo", [], ["/mood/tempo takes f:bpm, got 0 arguments"]),
     ("/mood/play", [1], ["/mood/play takes no arguments, got 1 argument"]),
-    ("/mood/stop", [1, 2], ["/mood/stop takes no arguments, got 2 arguments"]),
+    ("/mood/stop", [1, 2], ["/mood/stop takes [s:at], got 2 arguments"]),
     ("/mood/subscribe", [], ["unknown OSC address '/mood/subscribe'", "known: /mood/va"]),
     ("/mood/VA", [0.0, 0.0], ["unknown OSC address '/mood/VA'",
                               "known: " + ", ".join(OSC_ADDRESSES)]),

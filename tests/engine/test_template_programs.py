@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from moodscore.engine.arranger import arrange
+from moodscore.arranger import arrange
+from moodscore.arranger.styles import load_style
 from moodscore.engine.conductor import programs_for
 from moodscore.engine.template import Template, controls, load_preset
 from moodscore.errors import ConfigError
@@ -19,9 +20,15 @@ def test_programs_follow_the_quadrant_and_the_preset(tmp_path):
     t = load_preset(preset)
     assert Template.model_validate_json(t.model_dump_json()) == t
     ctl = controls(-0.7, 0.9, t)
-    assert programs_for(ctl) == {0: 40, 1: 41, 2: 42, 3: 43}
+    # the default style takes melody, pad and bass from the template; counter, rhythm and the
+    # kit are its own (q2: brass section, overdriven guitar, standard kit)
+    assert programs_for(ctl) == {0: 40, 1: 41, 2: 42, 3: 43, 4: 61, 5: 29, 9: 0}
+    orchestral = programs_for(ctl, load_style("orchestral"))
+    assert orchestral[3] == 43 and orchestral[0] == 60 and orchestral[9] == 48  # horn, orchestra kit
     phrase = Phrase([Note(60, 0, 1), Note(64, 1, 1), Note(67, 2, 2)], 1, Meter(4, 4), 0, "maj")
-    assert not any(n.channel == 9 for n in arrange(phrase, ctl))  # drums_above 1.01: never
+    # drums_above 1.01: no drums while the intensity follows the arousal, but a sent one rules
+    assert not any(n.channel == 9 for n in arrange(phrase, ctl))
+    assert any(n.channel == 9 for n in arrange(phrase, ctl, intensity=1.0))
     assert any(n.channel == 9 for n in arrange(phrase, controls(-0.7, 0.9)))
 
 

@@ -6,7 +6,7 @@ import os
 import mido
 import pytest
 
-from moodscore.engine.arranger import arrange
+from moodscore.arranger import arrange
 from moodscore.engine.template import controls
 from moodscore.errors import ConfigError, OutputError
 from moodscore.export.abcfile import abc_text, write_abc
@@ -57,8 +57,8 @@ def test_file_round_trips_through_mido(tmp_path, song):
     assert tempos == [(mido.bpm2tempo(120), 0), (mido.bpm2tempo(90), 16 * 480)]
 
     names = [next(m.name for m in tr if m.type == "track_name") for tr in mid.tracks[1:]]
-    assert names == ["Melody", "Chords", "Bass", "Drums"]
-    for track, channel in zip(mid.tracks[1:], [0, 1, 2, 9]):
+    assert names == ["Melody", "Pad", "Bass", "Counter", "Rhythm", "Drums"]
+    for track, channel in zip(mid.tracks[1:], [0, 1, 2, 4, 5, 9]):
         msgs = [m for m in track if not m.is_meta]
         assert {m.channel for m in msgs} == {channel}
         assert msgs[0].type == "program_change"
@@ -111,7 +111,7 @@ def test_programs_override(song):
     phrases, accompaniment = song
     mid = render_midi(phrases, accompaniment, **_kwargs(programs={0: 73, 2: 33}))
     programs = [next(m.program for m in tr if m.type == "program_change") for tr in mid.tracks[1:]]
-    assert programs == [73, 48, 33, 0]
+    assert programs == [73, 48, 33, 73, 46, 0]
 
 
 @pytest.mark.parametrize(

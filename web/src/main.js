@@ -63,6 +63,10 @@ async function loadState() {
   for (const [ch, program] of Object.entries(state.programs)) synth.midi([0xc0 | Number(ch), program]);
   const select = $("transition");
   select.replaceChildren(...state.transitions.map((m) => new Option(m, m, false, m === state.transition)));
+  if (state.styles) {
+    $("style").replaceChildren(...state.styles.map((s) => new Option(s, s, false, s === state.style)));
+  }
+  if (typeof state.intensity === "number" && debug.intensitySent === undefined) $("intensity").value = state.intensity;
   $("stingers").replaceChildren(...state.stingers.map((name) => {
     const b = document.createElement("button");
     b.textContent = name;
@@ -130,6 +134,13 @@ function frame() {
 }
 
 $("transition").addEventListener("change", (e) => link.send({ type: "transition", mode: e.target.value }));
+$("style").addEventListener("change", (e) => link.send({ type: "style", name: e.target.value }));
+$("intensity").addEventListener("input", (e) => {
+  const value = Number(e.target.value);
+  debug.intensitySent = value;
+  $("intensity-value").textContent = value.toFixed(2);
+  link.send({ type: "intensity", value, glide: 0.5 });
+});
 $("play").addEventListener("click", () => link.send({ type: "play" }));
 $("stop").addEventListener("click", () => { link.send({ type: "stop" }); roll.clear(); });
 $("volume").addEventListener("input", (e) => synth.volume(Number(e.target.value)));

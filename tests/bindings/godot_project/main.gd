@@ -5,7 +5,8 @@
 # on stdout; the test checks the engine's side.
 # Steps: wait for `connected`; calls with bad values (refused here, never sent); OSC: play, a
 # mood, the stinger "rise"; wait for a phrase in that mood; WebSocket: another mood, wait for
-# its phrase; a tempo, wait for a beat at it; the stinger "victory"; a few more beats; quit.
+# its phrase; a tempo, wait for a beat at it; the stinger "victory", intensity 1 and the style
+# "orchestral"; a few more beats; quit.
 extends Node
 
 const OSC_MOOD := Vector2(0.75, 0.875)  # exact in float32: the engine's phrase mood is equal
@@ -20,6 +21,8 @@ const REFUSED := [
 	["stinger", ["no way!"]],
 	["transition", ["sometimes"]],
 	["tempo", [10.0]],
+	["intensity", [1.5]],
+	["style", ["Big Band"]],
 ]
 
 var _connect_timeout := 20.0
@@ -92,7 +95,10 @@ func _run():
 		_finish(7, "clock stuck")
 		return
 	Moodscore.stinger("victory")
-	_say({"step": "sent", "transport": "websocket", "stinger": "victory"})
+	Moodscore.intensity(1.0, 0.0)
+	Moodscore.style("orchestral")
+	_say({"step": "sent", "transport": "websocket", "stinger": "victory", "intensity": 1.0,
+			"style": "orchestral"})
 	if not (yield(_until("_beats_at_least", [_beats.size() + 6], 20.0), "completed")):
 		_finish(8, "no beats after the stinger")
 		return

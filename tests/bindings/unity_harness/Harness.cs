@@ -117,6 +117,8 @@ static class Harness
             case "stinger": client.SendStinger(Arg(w, 2)); break;
             case "transition": client.SendTransition(Arg(w, 2)); break;
             case "tempo": client.SendTempo(F(w, 2)); break;
+            case "intensity": client.SendIntensity(F(w, 2), w.Length > 3 ? F(w, 3) : (float?)null); break;
+            case "style": client.SendStyle(Arg(w, 2)); break;
             case "play": client.Play(); break;
             case "stop": client.Stop(); break;
             default: throw new ArgumentException("unknown method " + w[1]);
@@ -134,6 +136,8 @@ static class Harness
             case "stinger": return ws.SendStingerAsync(Arg(w, 2));
             case "transition": return ws.SendTransitionAsync(Arg(w, 2));
             case "tempo": return ws.SendTempoAsync(F(w, 2));
+            case "intensity": return ws.SendIntensityAsync(F(w, 2), w.Length > 3 ? F(w, 3) : (float?)null);
+            case "style": return ws.SendStyleAsync(Arg(w, 2));
             case "play": return ws.PlayAsync();
             case "stop": return ws.StopAsync();
             case "raw": return ws.SendJsonAsync(string.Join(" ", w, 2, w.Length - 2));

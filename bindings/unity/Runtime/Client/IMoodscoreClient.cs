@@ -29,6 +29,14 @@ namespace Moodscore
         /// <summary>Tempo override in [20, 300] BPM; 0 returns to the mood's own tempo.</summary>
         void SendTempo(float bpm);
 
+        /// <summary>Intensity in [0, 1]: 0 is the melody and two parts, 1 every part; parts
+        /// enter and leave at the next bar lines, gliding over <paramref name="glide"/> seconds.</summary>
+        void SendIntensity(float intensity, float? glide = null);
+
+        /// <summary>The orchestration from the next bar: a built-in style (default, orchestral,
+        /// electronic, chiptune) or the one the engine started with.</summary>
+        void SendStyle(string name);
+
         void Play();
 
         void Stop();

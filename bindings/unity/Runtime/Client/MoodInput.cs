@@ -67,6 +67,30 @@ namespace Moodscore
             return bpm;
         }
 
+        /// <summary>Intensity: finite, in [0, 1].</summary>
+        public static float Intensity(float value)
+        {
+            if (float.IsNaN(value) || float.IsInfinity(value) || value < 0f || value > 1f)
+                throw new ArgumentOutOfRangeException("intensity", value, "intensity must be a finite number in [0, 1]");
+            return value;
+        }
+
+        /// <summary>A style name: 1 to 32 characters, a lower-case letter first, then a-z 0-9 _ -.</summary>
+        public static string Style(string name)
+        {
+            bool ok = name != null && name.Length >= 1 && name.Length <= 32 && name[0] >= 'a' && name[0] <= 'z';
+            for (int i = 1; ok && i < name.Length; i++)
+            {
+                char c = name[i];
+                ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+            }
+            if (!ok)
+                throw new ArgumentException("style name must be 1 to 32 characters, a-z first, then a-z 0-9 _ - "
+                                            + "(moodscore styles lists them), got "
+                                            + (name == null ? "null" : "\"" + Shorten(name) + "\""), "name");
+            return name;
+        }
+
         /// <summary>A stinger name: 1 to 64 characters from A-Z a-z 0-9 _ -.</summary>
         public static string Stinger(string name)
         {

@@ -73,6 +73,20 @@ namespace Moodscore
             Send(Osc.Message("/mood/tempo", MoodInput.Bpm(bpm)));
         }
 
+        public void SendIntensity(float intensity, float? glide = null)
+        {
+            MoodInput.Intensity(intensity);
+            if (MoodInput.Glide(glide).HasValue)
+                Send(Osc.Message("/mood/intensity", intensity, glide.Value));
+            else
+                Send(Osc.Message("/mood/intensity", intensity));
+        }
+
+        public void SendStyle(string name)
+        {
+            Send(Osc.Message("/mood/style", MoodInput.Style(name)));
+        }
+
         public void Play()
         {
             Send(Osc.Message("/mood/play"));

@@ -360,6 +360,18 @@ namespace Moodscore
             return SendJsonAsync("{\"type\":\"tempo\",\"bpm\":" + Json.Number(MoodInput.Bpm(bpm)) + "}");
         }
 
+        public Task<MoodscoreReply> SendIntensityAsync(float intensity, float? glide = null)
+        {
+            string json = "{\"type\":\"intensity\",\"value\":" + Json.Number(MoodInput.Intensity(intensity))
+                          + (MoodInput.Glide(glide).HasValue ? ",\"glide\":" + Json.Number(glide.Value) : "") + "}";
+            return SendJsonAsync(json);
+        }
+
+        public Task<MoodscoreReply> SendStyleAsync(string name)
+        {
+            return SendJsonAsync("{\"type\":\"style\",\"name\":" + Json.Quote(MoodInput.Style(name)) + "}");
+        }
+
         public Task<MoodscoreReply> PlayAsync() { return SendJsonAsync("{\"type\":\"play\"}"); }
 
         public Task<MoodscoreReply> StopAsync() { return SendJsonAsync("{\"type\":\"stop\"}"); }
@@ -424,6 +436,8 @@ namespace Moodscore
         public void SendTransition(string mode) { Forget(SendTransitionAsync(mode)); }
         public void SendTransition(TransitionMode mode) { Forget(SendTransitionAsync(mode)); }
         public void SendTempo(float bpm) { Forget(SendTempoAsync(bpm)); }
+        public void SendIntensity(float intensity, float? glide = null) { Forget(SendIntensityAsync(intensity, glide)); }
+        public void SendStyle(string name) { Forget(SendStyleAsync(name)); }
         public void Play() { Forget(PlayAsync()); }
         public void Stop() { Forget(StopAsync()); }
 

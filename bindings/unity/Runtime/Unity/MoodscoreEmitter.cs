@@ -126,6 +126,21 @@ namespace Moodscore.Unity
             if (Ready("tempo")) client.SendTempo(bpm);
         }
 
+        /// <summary>Intensity in [0, 1], as FMOD/Wwise layers: parts enter and leave at bar lines.</summary>
+        public void SetIntensity(float intensity, float glide = 1f)
+        {
+            MoodInput.Intensity(intensity);
+            MoodInput.Glide(glide);
+            if (Ready("intensity")) client.SendIntensity(intensity, glide);
+        }
+
+        /// <summary>The orchestration from the next bar: default, orchestral, electronic, chiptune.</summary>
+        public void SetStyle(string styleName)
+        {
+            MoodInput.Style(styleName);
+            if (Ready("style " + styleName)) client.SendStyle(styleName);
+        }
+
         public void Play()
         {
             if (Ready("play")) client.Play();

@@ -30,6 +30,7 @@ const SETTINGS: Array[String] = ["host", "osc_port", "ws_port", "transport", "li
 		"max_send_rate", "default_glide", "reconnect_delay"]
 const SETTINGS_PREFIX := "moodscore/client/"
 const STINGER_CHARS := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+const STYLE_CHARS := "abcdefghijklmnopqrstuvwxyz0123456789_-"
 const MAX_OUTBOX := 64  # messages kept while the WebSocket is not open yet
 
 @export var host := "127.0.0.1"
@@ -138,6 +139,24 @@ func tempo(bpm: float) -> bool:
 	return _send({"type": "tempo", "bpm": bpm})
 
 
+## Bring parts in (1: all six) or out (0: the melody and two) at the next bar lines,
+## gliding as set_mood does (-1: `default_glide`).
+func intensity(value: float, glide: float = -1.0) -> bool:
+	if not (is_finite(value) and value >= 0.0 and value <= 1.0):
+		return _fail("intensity must be a finite number in [0, 1], got %s" % str(value))
+	if not _glide_ok(glide):
+		return false
+	return _send(_with_glide({"type": "intensity", "value": value}, glide))
+
+
+## The orchestration from the next bar: default, orchestral, electronic or chiptune.
+func style(style_name: String) -> bool:
+	if not _style_name_ok(style_name):
+		return _fail("style name must be 1 to 32 characters, a-z first, then a-z 0-9 _ -, got \"%s\""
+				% style_name)
+	return _send({"type": "style", "name": style_name})
+
+
 func play() -> bool:
 	return _send({"type": "play"})
 
@@ -153,6 +172,15 @@ func _stinger_name_ok(text: String) -> bool:
 		return false
 	for c in text:
 		if not c in STINGER_CHARS:
+			return false
+	return true
+
+
+func _style_name_ok(text: String) -> bool:
+	if text.length() < 1 or text.length() > 32 or not text[0] in STYLE_CHARS.substr(0, 26):
+		return false
+	for c in text:
+		if not c in STYLE_CHARS:
 			return false
 	return true
 
@@ -235,6 +263,12 @@ func _send(message: Dictionary) -> bool:
 			args = [message["mode"]]
 		"tempo":
 			args = [message["bpm"]]
+		"intensity":
+			args = [message["value"]]
+			if message.has("glide"):
+				args.append(message["glide"])
+		"style":
+			args = [message["name"]]
 	var err := _udp.put_packet(_osc_packet("/mood/" + message["type"], args))
 	if err != OK:
 		return _fail("cannot send OSC to %s:%d (%s)" % [host, osc_port, error_string(err)])
