@@ -11,7 +11,8 @@ The structure and arrangement measures of :mod:`moodscore.measure.structure` (ha
 cadence rate, chord-tone share, rhythm-pattern variety, sounding parts, melodic recurrence,
 velocity spread) are taken of the corner and centre pieces, the parts also at intensities 0,
 0.5 and 1, and reported beside the same measures of Bach chorales and folk tunes (cached in
-``moodscore/measure/references.json``; music21 is not needed here).
+``moodscore/measure/references.json``; music21 is not needed here); then again for every
+built-in style at intensities 0, 0.5 and 1 (one piece per corner and the centre).
 
 Public API: :func:`evaluate`, :class:`Report`, :func:`print_report`, :func:`print_structure`,
 ``INTENSITIES``.
@@ -54,6 +55,9 @@ class Report:
     structure_pieces: int = 0
     parts_by_intensity: dict[float, float] = field(default_factory=dict)  # empty: no control
     references: dict[str, dict] = field(default_factory=dict)  # set -> {"pieces", "means"}
+    # style -> intensity -> summary over the corners and the centre (one piece each)
+    by_style: dict[str, dict[float, dict[str, float | None]]] = field(default_factory=dict)
+    by_style_neutral: dict[str, dict[float, dict[str, float | None]]] = field(default_factory=dict)
 
 
 def _spearman(x: list[float], y: list[float]) -> float:
@@ -68,7 +72,20 @@ def _midi(generator, v: float, a: float, bars: int, seed: int, **options):
                        meter=piece.meter, tonic=piece.tonic, mode=piece.controls.mode)
 
 
-def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 2) -> Report:
+def _by_style(gen, report: Report, bars: int) -> None:
+    """Every built-in style at intensities 0, 0.5 and 1, over the corners and the centre."""
+    from .arranger.styles import builtin
+
+    for name, style in builtin().items():
+        for x in INTENSITIES:
+            got = {(v, a): measure(_midi(gen, v, a, bars, 0, style=style, intensity=x))
+                   for v, a in CORNERS + (CENTRE,)}
+            report.by_style.setdefault(name, {})[x] = summarise(list(got.values()))
+            report.by_style_neutral.setdefault(name, {})[x] = summarise([got[CENTRE]])
+
+
+def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 2,
+             styles: bool = True) -> Report:
     gen = load_generator(model, prefer_gpu=False)
     report = Report(model, pieces_per_corner=pieces)
     pcs, intervals, consistency = [], [], []
@@ -101,6 +118,8 @@ def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 
         for x in INTENSITIES:
             parts = [measure(_midi(gen, v, a, bars, 0, intensity=x)).parts for v, a in CORNERS + (CENTRE,)]
             report.parts_by_intensity[x] = float(np.mean(parts))
+        if styles and "style" in inspect.signature(compose).parameters:
+            _by_style(gen, report, bars)
     report.references = load_references()["sets"]
     report.valence_rho = _spearman(req_v, got_v)
     report.arousal_rho = _spearman(req_a, got_a)
@@ -157,3 +176,12 @@ def print_structure(r: Report) -> None:
     if r.parts_by_intensity:
         parts = ", ".join(f"{x:g}: {p:.1f}" for x, p in sorted(r.parts_by_intensity.items()))
         print(f"{r.model}: sounding parts by intensity (mean of corners and centre): {parts}")
+    if r.by_style:
+        print(f"{r.model}: per style and intensity (corners and centre, one piece each): harmonic rhythm at "
+              "the centre, cadence rate, chord-tone share, accompaniment / drum variety, velocity spread, parts")
+        for name, rows in r.by_style.items():
+            for x, m in sorted(rows.items()):
+                centre = r.by_style_neutral[name][x]
+                print(f"  {name:<11} {x:>3g}: {_fmt(centre['harmonic_rhythm'])} {_fmt(m['cadence_rate'])} "
+                      f"{_fmt(m['chord_tone_share'])} {_fmt(m['accompaniment_variety'])} / "
+                      f"{_fmt(m['drum_variety'])} {_fmt(m['velocity_spread'])} {_fmt(m['parts'])}")

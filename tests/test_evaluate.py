@@ -57,3 +57,18 @@ def test_references_are_reported_beside_and_melodies_recur_like_folk_tunes(repor
     assert {"bach", "folk", "essen"} <= set(report.references)
     for name in ("essen", "folk"):  # the theme comes back after 4 bars
         assert report.structure["recurrence_4"] >= report.references[name]["means"]["recurrence_4"]
+
+
+def test_every_style_and_intensity_passes_the_same_checks(report):
+    assert set(report.by_style) >= {"default", "orchestral", "electronic", "chiptune"}
+    for name, rows in report.by_style.items():
+        assert set(rows) == {0.0, 0.5, 1.0}
+        for x, m in rows.items():
+            where = f"{report.model} {name} at intensity {x}: {m}"
+            assert 0.75 <= report.by_style_neutral[name][x]["harmonic_rhythm"] <= 2.0, where
+            assert m["cadence_rate"] >= 0.75, where
+            assert 0.55 <= m["chord_tone_share"] <= 0.85, where
+            assert m["accompaniment_variety"] > 2 / 16, where
+            assert m["drum_variety"] is None or m["drum_variety"] > 2 / 16, where
+            assert m["velocity_spread"] > 5, where
+        assert rows[0.0]["parts"] <= 3 and rows[1.0]["parts"] >= 6, (name, rows)

@@ -20,28 +20,30 @@ parallel fifths or octaves between the outer voices where it can.
 
 Pure and deterministic: the same phrase, mood, phrase index and rng seed give the same chords.
 
-Public API: :class:`Chord`, :func:`plan_harmony`, :func:`voice_chords`, :func:`parse_symbol`,
-:class:`HarmonyData`, :func:`load_harmony`, ``CADENCES``.
+The chord type and roman-numeral parser live in :mod:`.chords`, the data models in
+:mod:`.harmony_data`, the voicing in :mod:`.voicing`; this module plans, and re-exports them.
+
+Public API: :func:`plan_harmony`, :func:`changes_per_bar`; re-exported :class:`Chord`,
+:func:`voice_chords`, :func:`parse_symbol`, :class:`HarmonyData`, :func:`load_harmony`,
+``CADENCES``.
 """
 from __future__ import annotations
 
 import itertools
 import random
-import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from pathlib import Path
-from typing import Annotated, Sequence
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import Sequence
 
 from ..errors import ConfigError
 from ..music import MODE_STEPS, Meter, Phrase
+from .chords import Chord, ParsedSymbol, parse_symbol
+from .harmony_data import CADENCES, MODE_FALLBACK, HarmonicRhythm, HarmonyData, Progression, load_harmony
+from .voicing import voice_chords
 
-CADENCES = ("authentic", "half", "plagal", "deceptive")
-DATA_PATH = Path(__file__).parent / "data" / "progressions.json"
+__all__ = ["CADENCES", "Chord", "HarmonyData", "changes_per_bar", "load_harmony", "parse_symbol",
+           "plan_harmony", "voice_chords"]
+
 _MINOR_LIKE = frozenset({"dor", "min", "phr", "loc"})
-_MODE_FALLBACK = {"loc": "phr"}  # modes without chords of their own borrow a neighbour's
 _EPS = 1e-9
 
 # Scoring weights of the Viterbi pass (log-score units).
@@ -57,261 +59,6 @@ _FUNCTION_MOVE = {  # functional grammar: tonic, subdominant (pre-dominant), dom
     ("D", "T"): 0.6, ("D", "S"): -0.4, ("D", "D"): 0.1,
 }
 _STRONG = {"downbeat": 2.0, "beat": 1.3}
-
-
-# --- chords -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chord:
-    """One chord of a phrase's harmony, timed in beats from the phrase start."""
-
-    start: float  # beats (quarter notes) from the phrase start
-    duration: float  # beats
-    root: int  # pitch class 0-11, absolute (in the phrase's tonic)
-    intervals: tuple[int, ...]  # semitones above the root, e.g. (0, 4, 7) or (0, 4, 7, 10)
-    bass: int  # pitch class in the bass (root, or an inversion / pedal)
-    symbol: str  # roman numeral, e.g. "I", "V7", "V7/V", "bVI", "Vsus4", "ii65"
-    cadence: str | None = None  # "authentic" | "half" | "plagal" | "deceptive" on the last chord
-
-    @cached_property  # a frozen dataclass without slots: the cache goes in __dict__, not a field
-    def pitch_classes(self) -> frozenset[int]:
-        return frozenset((self.root + i) % 12 for i in self.intervals)
-
-    @property
-    def end(self) -> float:
-        return self.start + self.duration
-
-
-_NUMERALS = {"I": 0, "II": 2, "III": 4, "IV": 5, "V": 7, "VI": 9, "VII": 11}
-_NUMERAL_RE = r"VII|VI|IV|V|III|II|I|vii|vi|iv|v|iii|ii|i"
-_SYMBOL_RE = re.compile(
-    rf"^(?P<acc>[b#]?)(?P<num>{_NUMERAL_RE})(?P<qual>[°ø+]?)"
-    r"(?P<fig>maj7|7sus4|sus4|sus2|65|64|43|42|7|6)?"
-    rf"(?:/(?P<tacc>[b#]?)(?P<target>{_NUMERAL_RE}))?$")
-_INVERSION = {"6": 1, "64": 2, "65": 1, "43": 2, "42": 3}
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    offset: int  # root, semitones above the tonic
-    intervals: tuple[int, ...]
-    bass_interval: int  # semitones above the root of the bass note
-    secondary_target: int | None  # offset of the chord a secondary dominant resolves to
-    function: str  # "T" | "S" | "D" | "X" (secondary)
-
-
-def _degree(acc: str, numeral: str) -> int:
-    return (_NUMERALS[numeral.upper()] + {"": 0, "b": -1, "#": 1}[acc]) % 12
-
-
-@lru_cache(maxsize=None)
-def parse_symbol(symbol: str) -> _Parsed:
-    """The chord a roman numeral names; :class:`ConfigError` naming the syntax if it is not one.
-
-    Upper case is major, lower case minor, ``°`` diminished, ``ø`` half-diminished, ``+``
-    augmented; a ``b``/``#`` prefix alters the degree (spelled on the major scale); figures
-    ``7 maj7 sus4 sus2 7sus4`` and inversions ``6 64 65 43 42``; ``/X`` makes it applied to X.
-    """
-    m = _SYMBOL_RE.match(symbol)
-    if m is None:
-        raise ConfigError(f"chord symbol {symbol!r} is not a roman numeral like I, ii7, V7/V, "
-                          "bVI, Vsus4, vii° or ii65")
-    num, qual, fig = m["num"], m["qual"], m["fig"] or ""
-    upper = num.isupper()
-    if qual == "°":
-        triad: tuple[int, ...] = (0, 3, 6)
-    elif qual == "ø":
-        triad = (0, 3, 6)
-    elif qual == "+":
-        triad = (0, 4, 8)
-    else:
-        triad = (0, 4, 7) if upper else (0, 3, 7)
-    seventh_figure = fig in ("7", "65", "43", "42") or qual == "ø"
-    if fig == "maj7":
-        intervals = triad + (11,)
-    elif fig == "sus4":
-        intervals = (0, 5, 7)
-    elif fig == "sus2":
-        intervals = (0, 2, 7)
-    elif fig == "7sus4":
-        intervals = (0, 5, 7, 10)
-    elif seventh_figure:
-        intervals = triad + ((9 if qual == "°" else 10),)
-    else:
-        intervals = triad
-    inversion = _INVERSION.get(fig, 0)
-    bass_interval = intervals[inversion] if inversion < len(intervals) else 0
-    offset = _degree(m["acc"], num)
-    target = None
-    if m["target"]:
-        target = _degree(m["tacc"], m["target"])
-        offset = (offset + target) % 12
-    return _Parsed(offset, intervals, bass_interval, target, "X" if target is not None else _function(offset))
-
-
-def _function(offset: int) -> str:
-    if offset in (0, 3, 4, 9):  # I, bIII, iii, vi: tonic and its relatives
-        return "T"
-    if offset in (7, 10, 11):  # V, bVII, vii°
-        return "D"
-    return "S"  # ii, IV, bVI, bII, #iv
-
-
-# --- data -------------------------------------------------------------------------------------
-
-_Range = tuple[float, float]
-
-
-def _check_range(value: _Range) -> _Range:
-    lo, hi = value
-    if not -1.0 <= lo <= hi <= 1.0:
-        raise ValueError(f"a mood range is [low, high] inside [-1, 1], got {list(value)}")
-    return value
-
-
-def _check_modes(modes: list[str]) -> list[str]:
-    bad = [m for m in modes if m not in MODE_STEPS]
-    if bad:
-        raise ValueError(f"modes must be among {', '.join(MODE_STEPS)}, got {bad}")
-    return modes
-
-
-def _check_symbols(symbols: list[str]) -> list[str]:
-    for s in symbols:
-        try:
-            parse_symbol(s)
-        except ConfigError as err:
-            raise ValueError(str(err)) from err
-    return symbols
-
-
-class _MoodRanged(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    modes: list[str]
-    valence: _Range = (-1.0, 1.0)
-    arousal: _Range = (-1.0, 1.0)
-
-    _modes = field_validator("modes")(_check_modes)
-    _ranges = field_validator("valence", "arousal")(_check_range)
-
-    def suits(self, mode: str, valence: float, arousal: float) -> bool:
-        return (mode in self.modes and self.valence[0] <= valence <= self.valence[1]
-                and self.arousal[0] <= arousal <= self.arousal[1])
-
-
-class VocabularyEntry(_MoodRanged):
-    """A chord the planner may use in ``modes`` when the mood is in range; ``prior`` is added
-    to its score (sevenths and colour chords slightly negative: the melody must ask for them)."""
-
-    symbol: str
-    prior: float = Field(default=0.0, ge=-2.0, le=2.0)
-
-    @field_validator("symbol")
-    @classmethod
-    def _symbol(cls, value: str) -> str:
-        return _check_symbols([value])[0]
-
-
-class Progression(_MoodRanged):
-    """A progression template (one chord per slot, repeated over the phrase)."""
-
-    name: str
-    chords: list[str] = Field(min_length=1)
-    weight: float = Field(default=1.0, gt=0)
-
-    _chords = field_validator("chords")(_check_symbols)
-
-
-class CadenceChords(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    penultimate: list[str] = Field(min_length=1)
-    final: list[str] = Field(min_length=1)
-
-    _symbols = field_validator("penultimate", "final")(_check_symbols)
-
-
-class CadenceSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    major: CadenceChords  # for maj, mix, lyd
-    minor: CadenceChords  # for dor, min, phr, loc
-
-
-class Suspension(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    arousal: _Range = (-1.0, 0.4)
-    chance: float = Field(default=0.5, ge=0, le=1)
-
-    _ranges = field_validator("arousal")(_check_range)
-
-
-class HarmonicRhythm(BaseModel):
-    """Chord changes per bar at arousal -1, 0 and +1 (interpolated geometrically between)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    calm: float = Field(default=0.5, gt=0, le=4)
-    neutral: float = Field(default=1.0, gt=0, le=4)
-    driving: float = Field(default=2.0, gt=0, le=4)
-
-
-class HarmonyData(BaseModel):
-    """Everything the planner knows, as read from ``data/progressions.json``.
-
-    ``valence_colour``: at valence v a major chord scores ``+colour * (v - centre)`` and a minor
-    or diminished one ``-colour * (v - centre)``, ``centre`` being the mode's entry in
-    ``valence_colour_centre`` (0 if none): inside the valence band that one mode covers, the
-    harmony brightens as valence rises (darker chords low in the band, brighter high in it).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    comment: str = ""
-    valence_colour: float = Field(default=0.3, ge=0, le=2)
-    valence_colour_centre: dict[str, Annotated[float, Field(ge=-1, le=1)]] = Field(default_factory=dict)
-
-    @field_validator("valence_colour_centre")
-    @classmethod
-    def _centre_modes(cls, value: dict[str, float]) -> dict[str, float]:
-        _check_modes(list(value))
-        return value
-    harmonic_rhythm: HarmonicRhythm = HarmonicRhythm()
-    vocabulary: list[VocabularyEntry] = Field(min_length=1)
-    progressions: list[Progression] = Field(min_length=1)
-    cadences: dict[str, CadenceSpec]
-    suspension: Suspension = Suspension()
-
-    @model_validator(mode="after")
-    def _complete(self) -> HarmonyData:
-        missing = [c for c in CADENCES if c not in self.cadences]
-        extra = [c for c in self.cadences if c not in CADENCES]
-        if missing or extra:
-            raise ValueError(f"cadences must be exactly {', '.join(CADENCES)}; "
-                             f"missing {missing}, unknown {extra}")
-        for mode in MODE_STEPS:
-            m = _MODE_FALLBACK.get(mode, mode)
-            if not any(m in e.modes for e in self.vocabulary):
-                raise ValueError(f"vocabulary has no chord for mode {m!r}")
-        return self
-
-
-@lru_cache(maxsize=4)
-def load_harmony(path: Path = DATA_PATH) -> HarmonyData:
-    """Read and validate the harmony data; any problem is one :class:`ConfigError` line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"harmony data {path}: cannot read ({err.strerror or err})") from err
-    try:
-        return HarmonyData.model_validate_json(text)
-    except ValidationError as err:
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'document'}: {e['msg']}"
-                          for e in err.errors())
-        raise ConfigError(f"harmony data {path}: {where}".replace("\n", " ")) from err
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -397,7 +144,7 @@ def _weights(phrase: Phrase, start: float, end: float) -> tuple[dict[int, float]
 @dataclass(frozen=True)
 class _Cand:
     symbol: str
-    parsed: _Parsed
+    parsed: ParsedSymbol
     pcs: frozenset[int]
     clash: frozenset[int]  # scale tones a semitone from one of the chord's chromatic tones
     prior: float
@@ -501,7 +248,7 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
         raise ConfigError(f"cadences must be some of {', '.join(CADENCES)}, got {list(cadences)}")
     data = load_harmony()
     rng = rng if rng is not None else random.Random(phrase_index * 7919 + phrase.bars)
-    mode = _MODE_FALLBACK.get(phrase.mode, phrase.mode)
+    mode = MODE_FALLBACK.get(phrase.mode, phrase.mode)
     tonic = phrase.tonic % 12
     scale = frozenset((tonic + s) % 12 for s in MODE_STEPS.get(phrase.mode, MODE_STEPS["maj"]))
     family = "minor" if phrase.mode in _MINOR_LIKE else "major"
@@ -595,104 +342,3 @@ def _suspend(chords: list[Chord], phrase: Phrase, data: HarmonyData, arousal: fl
         return chords  # the melody sings the third, or the suspension fits it worse
     return chords[:-2] + [_chord(sus4, tonic, pen.start, half),
                           _chord(v7, tonic, pen.start + half, pen.duration - half), chords[-1]]
-
-
-# --- voicing ----------------------------------------------------------------------------------
-
-
-def _chord_tones(chord: Chord, voices: int) -> tuple[list[int], set[int]]:
-    """(all pitch classes, those a voicing must hold): the fifth goes first when voices are few."""
-    pcs = [(chord.root + i) % 12 for i in chord.intervals]
-    required = list(dict.fromkeys(pcs))
-    while len(required) > voices:
-        fifth = (chord.root + 7) % 12
-        required.remove(fifth if fifth in required and len(required) > 2 else required[-1])
-    return pcs, set(required)
-
-
-def _voicings(chord: Chord, low: int, high: int, voices: int) -> tuple[tuple[int, ...], ...]:
-    return _voicings_of(chord.root, chord.intervals, low, high, voices)
-
-
-@lru_cache(maxsize=4096)
-def _voicings_of(root: int, intervals: tuple[int, ...], low: int, high: int,
-                 voices: int) -> tuple[tuple[int, ...], ...]:
-    chord = Chord(0.0, 0.0, root, intervals, root, "")
-    pcs, required = _chord_tones(chord, voices)
-    pitches = [p for p in range(low, high + 1) if p % 12 in pcs]
-    found = []
-    for combo in itertools.combinations(pitches, voices):
-        if not required <= {p % 12 for p in combo}:
-            continue
-        if any(b - a > 12 for a, b in zip(combo[1:], combo[2:])):  # upper voices within an octave
-            continue
-        found.append(combo)
-    if not found:  # a range too narrow for the chord: the nearest notes that fit, in order
-        found = [tuple(sorted(itertools.islice(itertools.cycle(pitches or [low]), voices)))]
-    return tuple(found)
-
-
-def _bass_pitch(chord: Chord) -> int:
-    return 36 + chord.bass
-
-
-def _parallel(prev: tuple[int, ...], cur: tuple[int, ...], prev_bass: int, cur_bass: int) -> bool:
-    """Perfect fifths or octaves moving in parallel between the top and a lower outer voice."""
-    pairs = [((prev[0], prev[-1]), (cur[0], cur[-1])), ((prev_bass, prev[-1]), (cur_bass, cur[-1]))]
-    for (a0, a1), (b0, b1) in pairs:
-        moved = a0 != b0 and a1 != b1 and (b0 - a0) * (b1 - a1) > 0
-        if moved and (a1 - a0) % 12 in (0, 7) and (b1 - b0) % 12 == (a1 - a0) % 12:
-            return True
-    return False
-
-
-def _doubling_cost(chord: Chord, combo: tuple[int, ...]) -> float:
-    counts: dict[int, int] = {}
-    for p in combo:
-        counts[p % 12] = counts.get(p % 12, 0) + 1
-    third = (chord.root + chord.intervals[1]) % 12 if len(chord.intervals) > 1 else -1
-    cost = 0.0
-    for pc, k in counts.items():
-        if k > 1 and pc != chord.root:
-            cost += 1.5 if pc == third else 0.5
-    return cost
-
-
-def voice_chords(chords: Sequence[Chord], low: int = 48, high: int = 67, voices: int = 4,
-                 previous: tuple[int, ...] | None = None) -> list[tuple[int, ...]]:
-    """A voicing (ascending MIDI pitches in [low, high]) per chord, moving as little as it can.
-
-    ``previous`` is the voicing that sounded before the first chord (to continue a part across
-    phrases). Parallel fifths and octaves between the outer voices, and between the top voice
-    and the bass note (the chord's bass pitch class in 36-47), are avoided where another
-    voicing allows it; doubled thirds cost more than doubled roots.
-    """
-    if voices < 1 or high < low:
-        raise ConfigError(f"voice_chords needs voices >= 1 and low <= high, got {voices}, {low}..{high}")
-    out: list[tuple[int, ...]] = []
-    prev = previous
-    prev_bass: int | None = None
-    centre = (low + high) / 2
-    for chord in chords:
-        options = _voicings(chord, low, high, voices)
-        bass = _bass_pitch(chord)
-
-        def cost(v: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
-            c = _doubling_cost(chord, v)
-            if prev is None:
-                c += sum(abs(p - centre) for p in v) / len(v)
-            else:
-                ref = sorted(prev)
-                if len(ref) == len(v):
-                    c += sum(abs(a - b) for a, b in zip(v, ref))
-                else:
-                    c += sum(min(abs(p - q) for q in ref) for p in v)
-                if prev_bass is not None and len(ref) > 1 and _parallel(tuple(ref), v, prev_bass, bass):
-                    c += 12.0
-                c += 0.5 * max(0, abs(v[-1] - ref[-1]) - 2)  # a singable top line
-            return c, v
-
-        prev = min(options, key=cost)
-        prev_bass = bass
-        out.append(prev)
-    return out

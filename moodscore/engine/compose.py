@@ -73,7 +73,9 @@ def compose(generator, valence: float, arousal: float, *, bars: int, seed: int,
         context = head if head is not None else (raw[-1] if raw else None)
         phrase = generator.next_phrase(context, ctl.valence, ctl.arousal,
                                        mode=ctl.mode, meter=meter, bars=n, rng=rng)
-        phrase = splice(head, phrase, n) if head is not None else phrase
+        if head is not None:
+            phrase = splice(head, phrase, n)
+            themes.opened(head)
         themes.capture(len(raw), phrase)
         raw.append(phrase)
         left -= n

@@ -256,6 +256,7 @@ class Conductor:
         index, head = self._heads.pop(request_id, (None, None))
         if head is not None:  # the theme opens this phrase; the model continued it
             phrase = splice(head, phrase, bars)
+            self.themes.opened(head)
         if index is not None:
             self.themes.capture(index, phrase)
         scheduled_bar = self._bar_of(self._next_unit - 1) if self._next_unit else -1

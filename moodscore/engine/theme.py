@@ -121,6 +121,7 @@ class ThemePlan:
         """A new theme; a user's opens the next phrase asked for, whole (up to a phrase)."""
         self.theme = theme
         self._open_next = theme is not None and theme.user
+        self._whole: Phrase | None = None  # the last whole-theme head handed out, not yet played
 
     def step(self, index: int) -> int | None:
         """Scale steps the motif is moved for phrase ``index``; None: the phrase is free."""
@@ -134,8 +135,7 @@ class ThemePlan:
     def head(self, index: int, mode: str, meter: Meter, bars: int) -> Phrase | None:
         """The theme as phrase ``index`` (``bars`` long) should open, or None."""
         theme, step, whole = self.theme, self.step(index), self._open_next
-        self._open_next = False
-        if whole:
+        if whole:  # kept until a phrase that opens with it is delivered (see :meth:`opened`)
             step = 0
         if theme is None or step is None or theme.meter != meter:
             return None
@@ -143,9 +143,18 @@ class ThemePlan:
         if length < 1:
             return None
         try:
-            return restate(theme, mode, step=step, bars=length)
+            head = restate(theme, mode, step=step, bars=length)
         except TokenizeError:
             return None  # a note moved off the ABC grid's range: this phrase goes free
+        if whole:
+            self._whole = head
+        return head
+
+    def opened(self, head: Phrase | None) -> None:
+        """A phrase opening with ``head`` was delivered: a whole new theme has been heard."""
+        if head is not None and head is self._whole:
+            self._open_next = False
+            self._whole = None
 
     def capture(self, index: int, phrase: Phrase) -> None:
         """Take the first phrase's head as the theme when the user gave none."""

@@ -151,3 +151,13 @@ def test_conductor_brings_the_theme_back_and_takes_a_new_one(gen):
     tl2 = run(c2, gen, 12.0)
     first = [cb.event for cb in tl2.callbacks if cb.event["type"] == "phrase"][0]
     assert [n["pitch"] % 12 for n in first["notes"][:4]] == [4, 4, 5, 7]
+
+
+def test_a_new_theme_waits_for_a_phrase_that_is_played():
+    plan = ThemePlan(theme_from_abc(ODE))
+    first = plan.head(4, "maj", Meter(), 4)
+    again = plan.head(4, "maj", Meter(), 4)  # the first request was superseded: still whole
+    assert first is not None and again is not None and again.bars == first.bars == 4
+    plan.opened(again)
+    later = plan.head(5, "maj", Meter(), 4)
+    assert later is not None and later.bars == 2  # from now on the motif returns
