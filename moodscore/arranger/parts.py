@@ -136,6 +136,8 @@ def bass(ctx: Context, rng: random.Random) -> list[Note]:
     for t, length, token in hits:
         i = chord_at(ctx.chords, t)
         chord = ctx.chords[i]
+        if token in "pax" and abs(t - chord.start) < _EPS:
+            token = "R"  # a new chord arrives on its bass note, so a cadence's V is heard as V
         root = _near(chord.bass, lo, hi, (lo + hi) / 2)
         target_pc = ctx.chords[i + 1].bass if i + 1 < len(ctx.chords) else ctx.phrase.tonic
         target = _near(target_pc, lo, hi, prev)
