@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--osc-reply", default=None, metavar="HOST:PORT", help="send /mood/beat and /mood/bar there")
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
+    _audio_options(s)
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
     r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--render", type=_writable, default=None, metavar="OUT.wav",
                    help="render a mood journey (calm, tense, triumphant, sad) to OUT.wav and OUT.mid")
     m.add_argument("--seconds", type=_at_least("--seconds", 8), default=60, help="length of the --render")
+    _audio_options(m, soundfont=False)  # --audio plays the page's --soundfont here too
 
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -291,12 +293,37 @@ def _evaluate(args: argparse.Namespace) -> None:
         print_report(evaluate(name, pieces=args.pieces))
 
 
+def _audio_options(p: argparse.ArgumentParser, soundfont: bool = True) -> None:
+    p.add_argument("--audio", action="store_true",
+                   help="play through the embedded SoundFont synth to a sound device")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="the sound device: any part of a device or host API name (jack: JACK), "
+                   "or 'list' to list them; implies --audio")
+    if soundfont:
+        p.add_argument("--soundfont", type=Path, default=None,
+                       help="SoundFont (.sf2/.sf3) for --audio (default: the packaged GM one)")
+
+
+def _list_audio_devices() -> None:
+    from .audio.devices import output_devices
+
+    devices = output_devices()
+    for d in devices:
+        print(f"{d.index:3d}  {d.label}  {d.channels} ch, {d.rate:g} Hz{'  [default]' if d.default else ''}")
+    if not devices:
+        print("no sound output devices (PortAudio lists none)")
+
+
 def _serve(args: argparse.Namespace) -> None:
     from .serve import ServeOptions, run
 
+    if args.audio_device == "list":
+        _list_audio_devices()
+        return
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
-        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock")})
+        "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "audio",
+        "audio_device", "soundfont")})
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
                        "virtual ports); use --midi-port with a loopback driver such as loopMIDI")
@@ -367,7 +394,11 @@ def _demo(args: argparse.Namespace) -> None:
         return
     from .demo.live import DemoOptions, run
 
-    run(DemoOptions(host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
+    if args.audio_device == "list":
+        _list_audio_devices()
+        return
+    run(DemoOptions(audio=args.audio or args.audio_device is not None, audio_device=args.audio_device,
+                    host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
                     preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
                     midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont))
 

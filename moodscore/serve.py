@@ -1,4 +1,5 @@
-"""``moodscore serve``: the live engine with its inputs (OSC, WebSocket) and outputs (MIDI).
+"""``moodscore serve``: the live engine with its inputs (OSC, WebSocket) and outputs (MIDI, or
+the embedded synth into a sound device: ``--audio``, and when no MIDI option is given).
 
 Wiring only: the conductor makes the music, the transports translate, the scheduler thread
 sends. Starts playing at once from a neutral mood and runs until SIGINT/SIGTERM (or a stop
@@ -17,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .audio.sink import AudioSink, audio_stats, default_audio
 from .engine.conductor import Conductor
 from .engine.live import LiveEngine
 from .engine.protocol import RejectStats, StopMessage
@@ -49,6 +51,9 @@ class ServeOptions:
     transition: str = "bar"
     exit_on_stop: bool = False
     midi_clock: bool = False
+    audio: bool = False  # play through the embedded synth (also when no MIDI option is given)
+    audio_device: str | None = None
+    soundfont: Path | None = None
 
 
 def ports_hint(api: str | None) -> str:
@@ -68,10 +73,14 @@ def _sinks(opts: ServeOptions) -> MidiSink:
     sinks: list[MidiSink] = []
     if opts.midi_port or opts.virtual_port:
         sinks.append(RtMidiSink(opts.midi_port, virtual=opts.virtual_port, api=opts.midi_api))
+    if opts.audio or opts.audio_device or opts.soundfont:
+        sinks.append(AudioSink(opts.audio_device, opts.soundfont))
     if opts.record:
         sinks.append(FileRecorder(opts.record))
-    if not sinks:
+    if not sinks and opts.midi_api:
         raise ConfigError(ports_hint(opts.midi_api))
+    if not sinks:  # no MIDI option at all: the embedded synth, if there is a sound device
+        sinks.append(default_audio(opts.soundfont))
     return sinks[0] if len(sinks) == 1 else TeeSink(*sinks)
 
 
@@ -153,7 +162,8 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
         scheduler.stop(panic=True)
         sink.close()
     return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
-            "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped}
+            "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped,
+            **audio_stats(sink)}
 
 
 def run(opts: ServeOptions) -> int:

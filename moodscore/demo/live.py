@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..audio.sink import AudioSink, audio_stats
 from ..engine.conductor import TRANSITIONS
 from ..engine.protocol import RejectStats
 from ..engine.stingers import STINGERS
@@ -58,6 +59,8 @@ class DemoOptions:
     midi_api: str | None = None
     osc_port: int | None = None
     soundfont: Path | None = None  # what the page loads; default: the packaged GM subset
+    audio: bool = False  # also play through the embedded synth (the same SoundFont)
+    audio_device: str | None = None
 
 
 def page_soundfont(chosen: Path | None = None) -> Path:
@@ -88,8 +91,10 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None) -> dict
     loop = asyncio.get_running_loop()
     hub = Hub()
     browser = BrowserSink(hub.publish, loop)
-    port_sink = RtMidiSink(opts.midi_port, api=opts.midi_api) if opts.midi_port else None
-    sink: MidiSink = TeeSink(browser, port_sink) if port_sink else browser
+    others: list[MidiSink] = [RtMidiSink(opts.midi_port, api=opts.midi_api)] if opts.midi_port else []
+    if opts.audio:
+        others.append(AudioSink(opts.audio_device, soundfont))
+    sink: MidiSink = TeeSink(browser, *others) if others else browser
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition)
     engine.listeners.append(hub.publish)
@@ -144,7 +149,7 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None) -> dict
     return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
             "midi_messages": browser.published, "midi_events": browser.events,
             "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped,
-            "served": dict(site.served)}
+            "served": dict(site.served), **audio_stats(sink)}
 
 
 def run(opts: DemoOptions) -> int:

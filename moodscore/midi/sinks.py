@@ -184,8 +184,11 @@ class TeeSink(MidiSink):
             raise
 
     def _send(self, msg: mido.Message) -> None:
+        self._send_at(msg, None)
+
+    def _send_at(self, msg: mido.Message, at: float | None) -> None:
         for sink in self.sinks:
-            sink.send(msg)
+            sink.send(msg, at)
 
     def _close(self) -> None:
         errors = []
