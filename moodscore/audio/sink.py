@@ -37,7 +37,7 @@ from .synth import AT_ONCE, BlockPlayer, SampleClock, SoundFontSynth
 
 log = logging.getLogger(__name__)
 
-MARGIN_S = 0.010  # the scheduler sends within ~1 ms of due, a busy machine up to ~10 ms later
+MARGIN_S = 0.015  # the scheduler sends within ~1 ms of due; a busy machine, 10-50 ms late at times
 START_S = 3.0  # how long a new stream may take to call back
 STALL_S = 1.0  # no callback for this long: the device is gone
 
