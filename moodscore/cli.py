@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--midi-clock", action="store_true", help="send MIDI clock (24 ppqn) and start/stop")
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
     _audio_options(s)
+    s.add_argument("--ws-audio", action="store_true",
+                   help="also stream the rendered music to WebSocket subscribers of 'audio' (for a "
+                   "game to play through its own audio)")
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
     r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
@@ -323,7 +326,7 @@ def _serve(args: argparse.Namespace) -> None:
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
         "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "audio",
-        "audio_device", "soundfont")})
+        "audio_device", "soundfont", "ws_audio")})
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
                        "virtual ports); use --midi-port with a loopback driver such as loopMIDI")

@@ -17,8 +17,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .audio.sink import AudioSink, audio_stats, default_audio
+from .audio.stream import PcmStream
 from .engine.conductor import Conductor
 from .engine.live import LiveEngine
 from .engine.protocol import RejectStats, StopMessage
@@ -54,6 +56,7 @@ class ServeOptions:
     audio: bool = False  # play through the embedded synth (also when no MIDI option is given)
     audio_device: str | None = None
     soundfont: Path | None = None
+    ws_audio: bool = False  # rendered audio frames to WebSocket subscribers of "audio"
 
 
 def ports_hint(api: str | None) -> str:
@@ -69,8 +72,10 @@ def ports_hint(api: str | None) -> str:
             "--virtual-port NAME (not on Windows), or only record with --record out.mid.")
 
 
-def _sinks(opts: ServeOptions) -> MidiSink:
+def _sinks(opts: ServeOptions, publish_audio: Callable[[bytes], object] | None = None) -> MidiSink:
     sinks: list[MidiSink] = []
+    if opts.ws_audio and publish_audio is not None:
+        sinks.append(PcmStream(publish_audio, opts.soundfont))
     if opts.midi_port or opts.virtual_port:
         sinks.append(RtMidiSink(opts.midi_port, virtual=opts.virtual_port, api=opts.midi_api))
     if opts.audio or opts.audio_device or opts.soundfont:
@@ -114,11 +119,12 @@ def start_engine(sink: MidiSink, template: Template, *, model: str, seed: int,
 async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> dict:
     """Run until stopped; return the session's statistics."""
     template = load_preset(opts.preset) if opts.preset else Template()
-    sink = _sinks(opts)  # before the model loads: no output chosen is said at once
+    hub, loop = Hub(), asyncio.get_running_loop()
+    # before the model loads: no output chosen is said at once
+    sink = _sinks(opts, lambda frame: loop.call_soon_threadsafe(hub.publish_audio, frame))
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition)
     stats = RejectStats()
-    hub = Hub()
     engine.listeners.append(hub.publish)
     if opts.osc_reply:
         engine.listeners.append(_osc_reply(opts.osc_reply))
@@ -139,7 +145,6 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
         if opts.exit_on_stop and isinstance(msg, StopMessage):
             engine.stop()
 
-    loop = asyncio.get_running_loop()
     transport = ws_server = None
     try:
         transport, osc = await start_osc(submit, opts.osc_host, opts.osc_port, stats)
@@ -163,7 +168,8 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
         sink.close()
     return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
             "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped,
-            **audio_stats(sink)}
+            **audio_stats(sink),
+            **({"audio_frames_dropped": hub.audio_dropped} if opts.ws_audio else {})}
 
 
 def run(opts: ServeOptions) -> int:

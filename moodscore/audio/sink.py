@@ -33,6 +33,7 @@ import mido
 from ..errors import ConfigError, OutputError
 from ..midi.base import MidiSink
 from .output import START_S, run_output
+from .stream import PcmStream
 from .synth import SoundFontSynth, default_soundfont
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,19 @@ def default_audio(soundfont: str | os.PathLike[str] | None = None) -> AudioSink:
     return sink
 
 
-def audio_sinks(sink: MidiSink) -> list[AudioSink]:
-    """The :class:`AudioSink` s in ``sink`` (itself, or inside a TeeSink)."""
-    if isinstance(sink, AudioSink):
+def audio_sinks(sink: MidiSink) -> list[MidiSink]:
+    """The audio sinks (:class:`AudioSink`, :class:`~moodscore.audio.stream.PcmStream`) in
+    ``sink``: itself, or inside a TeeSink."""
+    if isinstance(sink, (AudioSink, PcmStream)):
         return [sink]
     children = getattr(sink, "sinks", ())
     return [s for child in children for s in audio_sinks(child)]
 
 
 def audio_stats(sink: MidiSink) -> dict[str, Any]:
-    """``{"audio": stats}`` of the first audio sink in ``sink``, or ``{}``: for a session summary."""
-    found = audio_sinks(sink)
-    return {"audio": found[0].stats()} if found else {}
+    """``{"audio": ..., "stream": ...}`` of the audio sinks in ``sink``: for a session summary."""
+    out: dict[str, Any] = {}
+    for found in audio_sinks(sink):
+        key = "audio" if isinstance(found, AudioSink) else "stream"
+        out.setdefault(key, found.stats())  # type: ignore[attr-defined]
+    return out
