@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--title", default=None)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track"], default="models")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "audio"],
+                   default="models")
+    b.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="audio: also play the journey live on this device for --minutes")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
     b.add_argument("--minutes", type=float, default=10.0, help="realtime: length of the deadline session")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -268,6 +271,12 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "audio":
+        from .audio import bench as audio_bench
+
+        audio_bench.run(model="lstm" if args.model == "all" else args.model, changes=args.changes,
+                        minutes=args.minutes if args.audio_device else 0.0, device=args.audio_device)
+        return
     if args.suite == "track":
         from .track import bench as track_bench
 
