@@ -19,6 +19,7 @@ Public API: :func:`run_output`, ``START_S``, ``STALL_S``.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -103,6 +104,9 @@ class _Output:
 def run_output(inbox: Any, outbox: Any, device: str | None, soundfont: str | None,
                margin_s: float, blocksize: int) -> None:
     """The output process: open, then play what ``inbox`` brings until told to close."""
+    # Ctrl-C reaches the whole process group: the engine stops this process itself, after its
+    # panic has been played
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         out = _Output(device, soundfont, margin_s, blocksize)
     except MoodscoreError as err:
