@@ -2,9 +2,11 @@
 
 :class:`SoundFontSynth` loads a SoundFont (SF2 or SF3) into a FluidSynth synth and plays MIDI
 bytes into it; :class:`BlockPlayer` renders it in blocks and applies each MIDI event at its own
-sample inside a block, so a note sounds exactly where its time falls, however the blocks are
-cut. The player has no I/O: a sound device's callback (:mod:`moodscore.audio.sink`), a PCM
-stream or a test drives it. :class:`SampleClock` maps the engine's clock to sample indices.
+sample inside a block (FluidSynth itself starts it on its next 64-sample step, 1.3 ms at
+48 kHz), so a note sounds where its time falls, however the blocks are cut. The player has
+no I/O: a sound device's callback (:mod:`moodscore.audio.output`), the PCM stream
+(:mod:`moodscore.audio.stream`) or a test drives it. :class:`SampleClock` maps the engine's
+clock to sample indices.
 
 Events come from one thread (the MIDI scheduler) and blocks are rendered on another (the audio
 callback); they meet in a deque, whose appends and pops are atomic.

@@ -89,7 +89,8 @@ def unpack_audio(frame: bytes) -> tuple[int, int, int, float, bytes]:
     _, rate, channels, _, index, time, frames = AUDIO_HEADER.unpack_from(frame)
     pcm = frame[AUDIO_HEADER.size:]
     if channels < 1 or len(pcm) != frames * channels * 2:
-        raise ConfigError(f"audio frame of {len(pcm)} bytes does not hold {frames} frames of {channels} channels")
+        raise ConfigError(f"audio frame of {len(pcm)} bytes does not hold {frames} frames of "
+                          f"{channels} channels")
     return rate, channels, index, time, pcm
 
 

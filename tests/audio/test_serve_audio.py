@@ -128,21 +128,21 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
                                                                   tmp_path: Path) -> None:
     engine = Engine(tmp_path, "--audio-device", "jack", "--transition", "bar")
     try:
-        latency = float(re.search(r"notes heard ([\d.]+) ms after", engine.log())[1]) / 1e3  # type: ignore[index]
-        engine.ws.request({"type": "va", "valence": PLEASANT_CALM[0], "arousal": PLEASANT_CALM[1],
-                           "glide": 0})  # type: ignore[union-attr]
+        said = re.search(r"notes heard ([\d.]+) ms after", engine.log())
+        assert said is not None and engine.ws is not None, engine.log()
+        latency, ws = float(said[1]) / 1e3, engine.ws
+        ws.request({"type": "va", "valence": PLEASANT_CALM[0], "arousal": PLEASANT_CALM[1], "glide": 0})
         wait_until(lambda: any(m[0] > 0.3 and m[1] < -0.3 for m in engine.moods()), 20, "a calm phrase")
         wav = tmp_path / "ports.wav"
-        rec_started = time.perf_counter()  # jack_rec's first sample comes a little later
         rec = record(20, wav)
         time.sleep(3.5)
         changed = time.perf_counter()
-        engine.ws.request({"type": "va", "valence": TENSE[0], "arousal": TENSE[1], "glide": 0})  # type: ignore[union-attr]
+        ws.request({"type": "va", "valence": TENSE[0], "arousal": TENSE[1], "glide": 0})
         tense_at = wait_until(lambda: next((e["start_time"] for _, e in engine.of("phrase", changed)
                                             if e["mood"] and e["mood"][1] > 0.3), None), 8, "a tense phrase")
         wait_until(lambda: time.perf_counter() > tense_at + 3.0, 8, "three seconds of it")
         stopped = time.perf_counter()
-        assert engine.ws.request({"type": "stop"}) == {"type": "ack"}  # type: ignore[union-attr]
+        assert ws.request({"type": "stop"}) == {"type": "ack"}
         rec.wait(20)
     finally:
         engine.close()
@@ -154,9 +154,9 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     ref = render(events, events[-1][0] + 1.0)
 
     rec_hp, ref_hp = highpass(audio), highpass(ref)
-    # recording sample = reference sample + lag: near what the clocks say, up to jack_rec's start
-    expected = round((zero + latency - rec_started) * RATE)
-    lag = best_lag(rec_hp, ref_hp, expected - RATE * 3 // 10, RATE * 35 // 100)
+    # recording sample = reference sample + lag (when jack_rec's first sample came is not known
+    # to the clocks here: jack_rec starts, connects its ports, then records)
+    lag = best_lag(rec_hp, ref_hp)
 
     def rec_at(t_engine: float) -> int:
         return round((t_engine - zero) * RATE) + lag
@@ -199,7 +199,8 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     print(f"\nlatency (engine time to heard) {latency * 1e3:.1f} ms; {len(errs)} of {len(found)} "
           f"clear onsets matched: median |error| {np.median(errs):.2f} ms, max {errs.max():.2f} ms; "
           f"sound in every half second (quietest peak {min(peaks)}); timbre (third-octave "
-          f"bands) {across:.1f} dB apart across quadrants, within one {within:.1f} dB; programs {sorted(before)} -> "
+          f"bands) {across:.1f} dB apart across quadrants, within one {within:.1f} dB; "
+          f"programs {sorted(before)} -> "
           f"{sorted(programs)}; last sound {silent_after:.1f} ms after the stop was sent; "
           f"audio stats {summary['audio']}; jackd xruns {jack_server.xruns()}")
 
