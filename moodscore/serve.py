@@ -163,6 +163,7 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> di
         if transport is not None:
             transport.close()
         if ws_server is not None:
+            hub.abort_stalled()
             ws_server.close()
         scheduler.stop(panic=True)
         sink.close()

@@ -76,6 +76,17 @@ class Hub:
                 self.audio_dropped += 1
             queue.put_nowait(frame)
 
+    def abort_stalled(self) -> int:
+        """Drop, without a closing handshake, the subscribers whose sent data is still waiting
+        (a client that stopped reading): closing them politely would wait for them forever.
+        For shutdown; returns how many."""
+        stalled = [ws for ws in self.queues if ws.transport is not None
+                   and ws.transport.get_write_buffer_size() > 0]
+        for ws in stalled:
+            ws.transport.abort()
+            self.leave(ws)
+        return len(stalled)
+
     def leave(self, ws: ServerConnection) -> None:
         self.queues.pop(ws, None)
         self._silence.discard(ws)

@@ -71,7 +71,7 @@ class AudioClient:
 
 def test_ws_audio_frames_are_the_engines_music_on_its_clock(tmp_path: Path) -> None:
     engine = Engine(tmp_path, "--ws-audio")
-    slow = None
+    slow, code = None, None
     try:
         client = AudioClient(engine.ws_port)
         wait_until(lambda: len(client.frames) > 50, 20, "audio frames")
@@ -80,9 +80,10 @@ def test_ws_audio_frames_are_the_engines_music_on_its_clock(tmp_path: Path) -> N
         engine.ws.request({"type": "va", "valence": -0.8, "arousal": 0.9})  # type: ignore[union-attr]
         time.sleep(2.0)
     finally:
+        code = engine.close()  # with the stalled subscriber still there: it must not hold the exit up
         if slow is not None:
-            slow.close()  # before the engine stops: see the README on a client that never reads
-        engine.close()
+            slow.close()
+    assert code == 0, engine.log()[-2000:]
     summary = engine.summary()
     frames = list(client.frames)
     indices = [index for _, index, _, _ in frames]
