@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,9 @@ class AudioClient:
     """Subscribes to audio and bar; keeps ``frames`` as (arrival, index, time, pcm)."""
 
     def __init__(self, port: int) -> None:
-        self.ws = connect(f"ws://127.0.0.1:{port}", open_timeout=10, max_size=None)
+        self._stack = ExitStack()
+        self.ws = self._stack.enter_context(connect(f"ws://127.0.0.1:{port}", open_timeout=10,
+                                                    max_size=None))
         self.ws.send(json.dumps({"type": "subscribe", "events": ["audio", "bar"]}))
         self.frames: list[tuple[float, int, float, np.ndarray]] = []
         self.bars: list[float] = []
