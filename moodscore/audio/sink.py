@@ -164,7 +164,7 @@ def default_audio(soundfont: str | os.PathLike[str] | None = None) -> AudioSink:
     try:
         sink = AudioSink(None, soundfont)
     except OutputError as err:
-        raise ConfigError(f"no output chosen and no sound device to play on: {err}; choose "
+        raise ConfigError(f"no output chosen, and the embedded synth cannot play here: {err}; choose "
                           "one with --audio-device NAME (--audio-device list shows them), or a MIDI "
                           "output with --midi-port NAME or --virtual-port NAME, or only record with "
                           "--record out.mid") from err

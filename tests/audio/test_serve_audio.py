@@ -14,6 +14,7 @@ Run with ``pytest -s`` to see the measured figures.
 """
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -252,3 +253,41 @@ def test_the_device_going_away_and_coming_back(jack_server: JackServer, tmp_path
     summary = engine.summary()
     assert summary["audio"]["reconnects"] == 1 and summary["audio"]["dropped"] > 0, summary
     print(f"\ndevice lost and back: {summary['audio']}")
+
+
+def test_serve_with_no_output_plays_on_the_default_device(jack_server: JackServer, tmp_path: Path) -> None:
+    """No MIDI option at all: the embedded synth on the default device (here JACK's), said so."""
+    cmd = [sys.executable, "-m", "moodscore.cli", "serve", "--model", "lstm",
+           "--osc-port", str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))]
+    from support import ServerProcess
+
+    served = ServerProcess(cmd, tmp_path / "serve.log", "playing;", "moodscore serve")
+    try:
+        wav = tmp_path / "default.wav"
+        record(2, wav).wait(15)
+    finally:
+        code = served.close()
+    assert code == 0
+    said = [line for line in served.log().splitlines() if "no MIDI output chosen: playing through" in line]
+    assert said and "with the embedded synth (--audio)" in said[0], served.log()
+    assert np.abs(read_wav(wav)).max() > 1000
+    assert served.summary()["audio"]["blocks"] > 0
+
+
+def test_serve_with_no_output_and_no_device_says_how_to_choose(tmp_path: Path) -> None:
+    """No MIDI option and no sound device (no JACK server by that name, and PortAudio's other
+    host APIs list none on this machine): one line, exit status 2."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "moodscore-no-such-server", "JACK_NO_START_SERVER": "1"}
+    probe = subprocess.run([sys.executable, "-c", "import sounddevice as sd; print(sum(d['max_output_channels'] > 0 "
+                            "for d in sd.query_devices()))"], capture_output=True, text=True, env=env, timeout=60)
+    assert probe.stdout.strip() == "0", f"this machine has sound output devices: {probe.stdout}"
+    done = subprocess.run([sys.executable, "-m", "moodscore.cli", "serve", "--osc-port",
+                           str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))],
+                          capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.startswith("moodscore:")]
+    assert lines == [
+        "moodscore: no output chosen, and the embedded synth cannot play here: no sound output device "
+        "found (PortAudio lists none; is a sound server or JACK running?); choose one with "
+        "--audio-device NAME (--audio-device list shows them), or a MIDI output with --midi-port NAME "
+        "or --virtual-port NAME, or only record with --record out.mid"], done.stderr
