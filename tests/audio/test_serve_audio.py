@@ -28,7 +28,7 @@ import mido
 import numpy as np
 
 from moodscore.audio.synth import BlockPlayer, SoundFontSynth
-from support import Engine, free_port, wait_until
+from support import Engine, ServerProcess, free_port, wait_until
 
 if TYPE_CHECKING:
     from conftest import JackServer
@@ -257,9 +257,8 @@ def test_the_device_going_away_and_coming_back(jack_server: JackServer, tmp_path
 
 def test_serve_with_no_output_plays_on_the_default_device(jack_server: JackServer, tmp_path: Path) -> None:
     """No MIDI option at all: the embedded synth on the default device (here JACK's), said so."""
-    cmd = [sys.executable, "-m", "moodscore.cli", "serve", "--model", "lstm",
-           "--osc-port", str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))]
-    from support import ServerProcess
+    cmd = [sys.executable, "-m", "moodscore.cli", "serve", "--model", "lstm", "--osc-port",
+           str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))]
 
     served = ServerProcess(cmd, tmp_path / "serve.log", "playing;", "moodscore serve")
     try:
@@ -278,11 +277,13 @@ def test_serve_with_no_output_and_no_device_says_how_to_choose(tmp_path: Path) -
     """No MIDI option and no sound device (no JACK server by that name, and PortAudio's other
     host APIs list none on this machine): one line, exit status 2."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": "moodscore-no-such-server", "JACK_NO_START_SERVER": "1"}
-    probe = subprocess.run([sys.executable, "-c", "import sounddevice as sd; print(sum(d['max_output_channels'] > 0 "
-                            "for d in sd.query_devices()))"], capture_output=True, text=True, env=env, timeout=60)
+    count = ("import sounddevice as sd; "
+             "print(sum(d['max_output_channels'] > 0 for d in sd.query_devices()))")
+    probe = subprocess.run([sys.executable, "-c", count], capture_output=True, text=True, env=env,
+                           timeout=60)
     assert probe.stdout.strip() == "0", f"this machine has sound output devices: {probe.stdout}"
-    done = subprocess.run([sys.executable, "-m", "moodscore.cli", "serve", "--osc-port",
-                           str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))],
+    ports = ["--osc-port", str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))]
+    done = subprocess.run([sys.executable, "-m", "moodscore.cli", "serve", *ports],
                           capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and done.stdout == ""
     lines = [line for line in done.stderr.splitlines() if line.startswith("moodscore:")]
