@@ -161,7 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "soak"], default="models")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "soak", "audio"],
+                   default="models")
+    b.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="audio: also play the journey live on this device for --minutes")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
     b.add_argument("--minutes", type=_positive("--minutes"), default=10.0,
                    help="realtime: length of the deadline session; soak: length of the soak")
@@ -192,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: no browser page)")
     s.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
     s.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
+
+    _audio_options(s)
+    s.add_argument("--ws-audio", action="store_true",
+                   help="also stream the rendered music to WebSocket subscribers of 'audio' (for a "
+                   "game to play through its own audio)")
 
     pn = sub.add_parser("panic", help="send the full panic (all notes off, all sound off, reset "
                         "controllers, sustain off on 16 channels) to a MIDI output")
@@ -261,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--style", default="default", metavar="NAME|FILE", help=_STYLE_HELP)
 
     sub.add_parser("styles", help="list the orchestration styles, one a line, name first")
+    _audio_options(m, soundfont=False)  # --audio plays the page's --soundfont here too
 
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
@@ -355,6 +364,12 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "audio":
+        from .audio import bench as audio_bench
+
+        audio_bench.run(model="lstm" if args.model == "all" else args.model, changes=args.changes,
+                        minutes=args.minutes if args.audio_device else 0.0, device=args.audio_device)
+        return
     if args.suite == "track":
         from .track import bench as track_bench
 
@@ -388,14 +403,39 @@ def _evaluate(args: argparse.Namespace) -> None:
         print_report(evaluate(name, pieces=args.pieces))
 
 
+def _audio_options(p: argparse.ArgumentParser, soundfont: bool = True) -> None:
+    p.add_argument("--audio", action="store_true",
+                   help="play through the embedded SoundFont synth to a sound device")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="the sound device: any part of a device or host API name (jack: JACK), "
+                   "or 'list' to list them; implies --audio")
+    if soundfont:
+        p.add_argument("--soundfont", type=Path, default=None,
+                       help="SoundFont (.sf2/.sf3) for --audio (default: the packaged GM one)")
+
+
+def _list_audio_devices() -> None:
+    from .audio.devices import output_devices
+
+    devices = output_devices()
+    for d in devices:
+        print(f"{d.index:3d}  {d.label}  {d.channels} ch, {d.rate:g} Hz{'  [default]' if d.default else ''}")
+    if not devices:
+        print("no sound output devices (PortAudio lists none)")
+
+
 def _serve(args: argparse.Namespace) -> None:
     from .music import Meter
     from .serve import ServeOptions, run
 
+    if args.audio_device == "list":
+        _list_audio_devices()
+        return
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
         "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style",
-        "theme")}, osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
+        "theme", "audio", "audio_device", "soundfont", "ws_audio")},
+        osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
     _load_theme(args.theme, Meter())  # a bad theme is said before anything starts
     if opts.virtual_port and sys.platform == "win32":
         raise CliError("moodscore serve: --virtual-port is not possible on Windows (WinMM has no "
@@ -476,7 +516,11 @@ def _demo(args: argparse.Namespace) -> None:
         return
     from .demo.live import DemoOptions, run
 
-    run(DemoOptions(host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
+    if args.audio_device == "list":
+        _list_audio_devices()
+        return
+    run(DemoOptions(audio=args.audio or args.audio_device is not None, audio_device=args.audio_device,
+                    host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
                     preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
                     midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont,
                     allow_origins=tuple(args.allow_origin), style=args.style))

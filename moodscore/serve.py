@@ -1,4 +1,5 @@
-"""``moodscore serve``: the live engine with its inputs (OSC, WebSocket) and outputs (MIDI).
+"""``moodscore serve``: the live engine with its inputs (OSC, WebSocket) and outputs (MIDI, or
+the embedded synth into a sound device: ``--audio``, and when no MIDI option is given).
 
 Wiring only: the conductor makes the music, the transports translate, the scheduler thread
 sends. Starts playing at once from a neutral mood and runs until SIGINT/SIGTERM (or a stop
@@ -18,8 +19,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .arranger.styles import Style, load_style
+from .audio.sink import AudioSink, audio_stats, default_audio
+from .audio.stream import PcmStream
 from .engine.conductor import Conductor
 from .engine.live import LiveEngine
 from .engine.protocol import RejectStats, StopMessage
@@ -59,6 +63,10 @@ class ServeOptions:
     allow_origins: tuple[str, ...] = ()  # browser origins allowed to open the WebSocket ("*": all)
     style: str = "default"  # a built-in style's name or a .json style file
     theme: Path | None = None  # a MIDI or ABC theme (engine/theme.py)
+    audio: bool = False  # play through the embedded synth (also when no MIDI option is given)
+    audio_device: str | None = None
+    soundfont: Path | None = None
+    ws_audio: bool = False  # rendered audio frames to WebSocket subscribers of "audio"
 
 
 def ports_hint(api: str | None) -> str:
@@ -74,14 +82,20 @@ def ports_hint(api: str | None) -> str:
             "--virtual-port NAME (not on Windows), or only record with --record out.mid.")
 
 
-def _sinks(opts: ServeOptions) -> MidiSink:
+def _sinks(opts: ServeOptions, publish_audio: Callable[[bytes], object] | None = None) -> MidiSink:
     sinks: list[MidiSink] = []
+    if opts.ws_audio and publish_audio is not None:
+        sinks.append(PcmStream(publish_audio, opts.soundfont))
     if opts.midi_port or opts.virtual_port:
         sinks.append(RtMidiSink(opts.midi_port, virtual=opts.virtual_port, api=opts.midi_api))
+    if opts.audio or opts.audio_device or opts.soundfont:
+        sinks.append(AudioSink(opts.audio_device, opts.soundfont))
     if opts.record:
         sinks.append(FileRecorder(opts.record))
-    if not sinks:
+    if not sinks and opts.midi_api:
         raise ConfigError(ports_hint(opts.midi_api))
+    if not sinks:  # no MIDI option at all: the embedded synth, if there is a sound device
+        sinks.append(default_audio(opts.soundfont))
     return sinks[0] if len(sinks) == 1 else TeeSink(*sinks)
 
 
@@ -124,13 +138,14 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
     theme = load_theme(opts.theme) if opts.theme else None
     if theme is not None and theme.meter != Meter():
         raise ConfigError(f"theme {opts.theme}: the theme is in {theme.meter}, the music in 4/4")
-    sink = _sinks(opts)  # before the model loads: no output chosen is said at once
+    hub, loop = Hub(), asyncio.get_running_loop()
+    # before the model loads: no output chosen is said at once
+    sink = _sinks(opts, lambda frame: loop.call_soon_threadsafe(hub.publish_audio, frame))
     running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition, style=style, theme=theme)
     running.scheduler, running.engine = scheduler, engine
     stats = RejectStats()
-    hub = Hub()
     engine.listeners.append(hub.publish)
     if opts.osc_reply:
         engine.listeners.append(_osc_reply(opts.osc_reply))
@@ -157,7 +172,6 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
             else:  # end the process once the music has closed
                 engine.stop_when_closed = True
 
-    loop = asyncio.get_running_loop()
     transport = ws_server = None
     try:
         transport, osc = await start_osc(submit, opts.osc_host, opts.osc_port, stats, allow=osc_allow)
@@ -177,11 +191,14 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
         if transport is not None:
             transport.close()
         if ws_server is not None:
+            hub.abort_stalled()
             ws_server.close()
         scheduler.stop(panic=True)
         sink.close()
-    return {"applied": applied, "rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
-            "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped, **engine.stats()}
+    return {"applied": applied, "rejected": dict(stats.counts), "misses": conductor.misses,
+            "phrases": engine.generated, "lateness_ms": scheduler.lateness_stats(),
+            "dropped_events": hub.dropped, **engine.stats(), **audio_stats(sink),
+            **({"audio_frames_dropped": hub.audio_dropped} if opts.ws_audio else {})}
 
 
 def run(opts: ServeOptions) -> int:

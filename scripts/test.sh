@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # All set-up for the tests, then the tests: the Debian packages the engine is tested against
-# (a JACK server, FluidSynth with a GM soundfont, liblo's oscsend), the train and test extras
-# (torch's CPU build, music21, pytest), then pytest. Extra arguments go to pytest.
+# (a JACK server, FluidSynth with a GM soundfont, PortAudio for the embedded synth, liblo's
+# oscsend), the train and test extras (torch's CPU build, music21, pytest), then pytest. Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(jackd2 fluidsynth fluid-soundfont-gm liblo-tools mono-mcs mono-runtime godot3-server chromium)
+need=(jackd2 fluidsynth libfluidsynth3 libportaudio2 fluid-soundfont-gm liblo-tools mono-mcs mono-runtime godot3-server chromium)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import __version__
 from ..arranger.styles import load_style
+from ..audio.sink import AudioSink, audio_stats
 from ..engine.conductor import TRANSITIONS
 from ..engine.protocol import RejectStats
 from ..engine.stingers import STINGERS
@@ -62,6 +63,8 @@ class DemoOptions:
     soundfont: Path | None = None  # what the page loads; default: the packaged GM subset
     allow_origins: tuple[str, ...] = ()  # other browser origins that may drive the engine
     style: str = "default"  # a built-in style's name or a .json style file
+    audio: bool = False  # also play through the embedded synth (the same SoundFont)
+    audio_device: str | None = None
 
 
 def page_soundfont(chosen: Path | None = None) -> Path:
@@ -103,8 +106,10 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
     loop = asyncio.get_running_loop()
     hub = Hub()
     browser = BrowserSink(hub.publish, loop)
-    port_sink = RtMidiSink(opts.midi_port, api=opts.midi_api) if opts.midi_port else None
-    sink: MidiSink = TeeSink(browser, port_sink) if port_sink else browser
+    others: list[MidiSink] = [RtMidiSink(opts.midi_port, api=opts.midi_api)] if opts.midi_port else []
+    if opts.audio:
+        others.append(AudioSink(opts.audio_device, soundfont))
+    sink: MidiSink = TeeSink(browser, *others) if others else browser
     running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition, style=style)
@@ -163,7 +168,7 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
     return {"rejected": dict(stats.counts), "misses": conductor.misses, "phrases": engine.generated,
             "midi_messages": browser.published, "midi_events": browser.events,
             "lateness_ms": scheduler.lateness_stats(), "dropped_events": hub.dropped,
-            "served": dict(site.served)}
+            "served": dict(site.served), **audio_stats(sink)}
 
 
 def run(opts: DemoOptions) -> int:

@@ -14,7 +14,7 @@ Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_rep
 :class:`ThemeMessage`),
 :class:`BeatEvent`, :class:`BarEvent`,
 :class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
-``MAX_JSON_BYTES``, ``REJECT_KINDS``.
+``MAX_JSON_BYTES``, ``REJECT_KINDS``, ``AUDIO_HEADER``, :func:`pack_audio`, :func:`unpack_audio`.
 
 Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
 
@@ -42,7 +42,9 @@ cadence and a final chord at that boundary, then stops and silences; plain ``sto
 ``at`` ``now``) stops at once.
 
 Events for subscribers: beat, bar, phrase (all three by default) and, from ``moodscore demo``,
-midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent.
+midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent;
+from ``moodscore serve --ws-audio``, audio: the rendered music as binary frames
+(``AUDIO_HEADER``, :func:`pack_audio`, :func:`unpack_audio`), each stamped with its music time.
 
 ``glide`` is seconds to reach the new mood (null or absent: the engine's default); ``bpm`` 0
 returns to the mood's own tempo.
@@ -52,6 +54,7 @@ from __future__ import annotations
 import json
 import logging
 import reprlib
+import struct
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -74,11 +77,36 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 16384
 REJECT_KINDS = ("json", "schema", "size", "osc", "source", "origin")
-EventKind = Literal["beat", "bar", "phrase", "midi"]
+EventKind = Literal["beat", "bar", "phrase", "midi", "audio"]
 EVENT_KINDS: tuple[EventKind, ...] = ("beat", "bar", "phrase")  # what a bare subscribe gets
 # "midi" (each MIDI message as it is sent) only where a sink publishes it (moodscore demo), and
 # only when asked for by name: it is a stream most clients do not want.
-SUBSCRIBABLE: tuple[EventKind, ...] = EVENT_KINDS + ("midi",)
+# "audio" (binary PCM frames, below) only from ``serve --ws-audio``, also only by name.
+SUBSCRIBABLE: tuple[EventKind, ...] = EVENT_KINDS + ("midi", "audio")
+
+# An audio frame, one binary WebSocket message: this header, then int16 little-endian samples,
+# interleaved: magic b"MSA1", sample rate, channels, flags (0), index of the first sample frame
+# since the stream began, its music time (the engine clock of beat/bar/phrase "time"), frames.
+AUDIO_HEADER = struct.Struct("<4sIHHQdI")
+AUDIO_MAGIC = b"MSA1"
+
+
+def pack_audio(rate: int, channels: int, index: int, time: float, pcm: bytes) -> bytes:
+    """One audio frame: header and ``pcm`` (int16 LE, interleaved)."""
+    frames = len(pcm) // (2 * channels)
+    return AUDIO_HEADER.pack(AUDIO_MAGIC, rate, channels, 0, index, time, frames) + pcm
+
+
+def unpack_audio(frame: bytes) -> tuple[int, int, int, float, bytes]:
+    """``(rate, channels, index, time, pcm)`` of an audio frame; ConfigError if it is not one."""
+    if len(frame) < AUDIO_HEADER.size or frame[:4] != AUDIO_MAGIC:
+        raise ConfigError("not a moodscore audio frame (no MSA1 header)")
+    _, rate, channels, _, index, time, frames = AUDIO_HEADER.unpack_from(frame)
+    pcm = frame[AUDIO_HEADER.size:]
+    if channels < 1 or len(pcm) != frames * channels * 2:
+        raise ConfigError(f"audio frame of {len(pcm)} bytes does not hold {frames} frames of "
+                          f"{channels} channels")
+    return rate, channels, index, time, pcm
 
 
 class ProtocolError(MoodscoreError, ValueError):

@@ -1,7 +1,9 @@
 """The contract every MIDI sink follows, modelled on mido's ports.
 
 :class:`MidiSink` owns the lock and the state (closed, open, connected or lost, messages dropped);
-a backend overrides only ``_open``, ``_send`` and ``_close``, plus two optional hooks for
+a backend overrides only ``_open``, ``_send`` and ``_close``, plus optional hooks: ``_send_at``
+for a backend that places each message at its scheduled time itself (a synth rendering ahead
+of the clock gets the time the scheduler meant, not the moment the message reached it), and two for
 endpoints that can come and go: ``_check`` (is it still there? fast, called under the lock) and
 ``_probe`` (could it be opened now? may be slow, called without the lock). When reopening a
 lost endpoint, ``_open`` runs without the lock too, while sends are being dropped.
@@ -48,6 +50,10 @@ class MidiSink:
     def _send(self, msg: mido.Message) -> None:
         raise NotImplementedError
 
+    def _send_at(self, msg: mido.Message, at: float | None) -> None:
+        """Send ``msg``, scheduled for clock time ``at`` (None: now); by default ``_send``."""
+        self._send(msg)
+
     def _close(self) -> None:
         """Release the endpoint; called at most once per successful ``_open``."""
 
@@ -77,8 +83,9 @@ class MidiSink:
                 self._open_state = self._connected = True
         return self
 
-    def send(self, msg: mido.Message) -> None:
-        """Send one message now; dropped (and counted) while the endpoint is lost."""
+    def send(self, msg: mido.Message, at: float | None = None) -> None:
+        """Send one message now (``at``: the clock time it was scheduled for, if it was);
+        dropped (and counted) while the endpoint is lost."""
         with self._lock:
             if not self._open_state:
                 raise OutputError(f"{self.name}: send() on a closed sink; call open() first")
@@ -86,7 +93,7 @@ class MidiSink:
                 self.dropped += 1
                 return
             try:
-                self._send(msg)
+                self._send_at(msg, at)
             except Exception as err:  # a vanished port must not end the session
                 self._lose(f"send failed: {err}")
                 self.dropped += 1

@@ -290,7 +290,7 @@ class MidiScheduler:
                             self._next_tick(at)
                     while self.clock() < at:
                         pass  # the last spin_s: a sleep would overshoot by more than this
-                    self._deliver(msg)
+                    self._deliver(msg, at)
                     late = self.clock() - at
                 with self._cond:
                     self._late.append(late)
@@ -306,8 +306,8 @@ class MidiScheduler:
             self._running = False
             self._halt.set()
 
-    def _deliver(self, msg: mido.Message) -> None:
-        self.sink.send(msg)
+    def _deliver(self, msg: mido.Message, at: float) -> None:
+        self.sink.send(msg, at)
         if msg.type in ("note_on", "note_off"):
             key = (msg.channel, msg.note)
             if _is_note_off(msg):
@@ -344,7 +344,7 @@ class MidiScheduler:
                     at, _, _, msg = heapq.heappop(self._heap)
                     if msg is self._tick:
                         self._next_tick(at)
-                self._deliver(msg)
+                self._deliver(msg, at)
                 sent += 1
 
     # -- measurements ------------------------------------------------------------------------

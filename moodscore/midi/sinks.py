@@ -6,8 +6,8 @@ context manager, ``poll`` to get a lost endpoint back):
 - :class:`RtMidiSink`: a hardware or software port through python-rtmidi, chosen by API
   (``alsa``, ``jack``, ``coremidi``, ``winmm``) with mido's backend names, or a virtual port
   other programs connect to.
-- :class:`FileRecorder`: every message with its send time into a Standard MIDI File (type 0,
-  120 bpm, 480 ticks per beat), written atomically on close.
+- :class:`FileRecorder`: every message at its scheduled (else send) time into a Standard MIDI
+  File (type 0, 120 bpm, 480 ticks per beat), written atomically on close.
 - :class:`ListSink`: ``(time, message)`` pairs in memory, for offline renders and tests.
 - :class:`TeeSink`: the same messages to several sinks.
 
@@ -184,8 +184,11 @@ class TeeSink(MidiSink):
             raise
 
     def _send(self, msg: mido.Message) -> None:
+        self._send_at(msg, None)
+
+    def _send_at(self, msg: mido.Message, at: float | None) -> None:
         for sink in self.sinks:
-            sink.send(msg)
+            sink.send(msg, at)
 
     def _close(self) -> None:
         errors = []
@@ -205,7 +208,8 @@ class TeeSink(MidiSink):
 
 
 class FileRecorder(MidiSink):
-    """Records each message at its send time; writes a type 0 SMF at ``path`` on close.
+    """Records each message at its scheduled time (its send time when it has none); writes a
+    type 0 SMF at ``path`` on close.
 
     Times are seconds from :meth:`open` by ``clock``, stored as ticks at 120 bpm and 480 ticks
     per beat (960 per second). Realtime and system common messages (MIDI clock, start, stop,
@@ -229,8 +233,12 @@ class FileRecorder(MidiSink):
         self.events, self.skipped, self._t0 = [], 0, self.clock()
 
     def _send(self, msg: mido.Message) -> None:
+        self._send_at(msg, None)
+
+    def _send_at(self, msg: mido.Message, at: float | None) -> None:
+        # the time it was scheduled for, when known: the file then has no send jitter
         if hasattr(msg, "channel") or msg.type == "sysex":
-            self.events.append((self.clock() - self._t0, msg.copy()))
+            self.events.append(((self.clock() if at is None else at) - self._t0, msg.copy()))
         else:
             self.skipped += 1
 

@@ -5,7 +5,8 @@ Each text (or binary) frame is one JSON message of :mod:`moodscore.engine.protoc
 on, whatever was sent. A subscriber that reads too slowly loses its oldest events, counted,
 rather than holding the engine up. A lost ``midi`` event may have held a note-off, so the next
 ``midi`` event that subscriber gets is preceded by all-notes-off on every channel: a gap in
-what it hears, never a note that hangs.
+what it hears, never a note that hangs. Audio frames (binary, ``serve --ws-audio``) go to the
+subscribers of ``audio`` the same way, at most about a second of them waiting.
 
 Browsers let any web page open a WebSocket to localhost, so a handshake that carries an
 ``Origin`` header (every browser sends one) is refused with HTTP 403, logged and counted,
@@ -21,6 +22,7 @@ import inspect
 import logging
 from collections.abc import Iterable
 from http import HTTPStatus
+import socket
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -34,6 +36,8 @@ from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 QUEUE = 256  # events held for one slow subscriber
+AUDIO_SNDBUF = 131072  # bytes the kernel holds for an audio subscriber (Linux doubles it): ~1.3 s
+AUDIO_QUEUE = 48  # about a second of audio frames (1024 at 48 kHz) waits for a slow subscriber
 # all notes off (CC123) on the 16 channels, sent ahead of a subscriber's next MIDI after a loss
 _ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
 FRAME_LIMIT = 1 << 20  # bigger frames close the connection (1009); the protocol's own limit is lower
@@ -94,8 +98,9 @@ class Hub:
     """Fan-out of engine events to subscribed connections."""
 
     def __init__(self) -> None:
-        self.queues: dict[ServerConnection, tuple[asyncio.Queue[str], frozenset[str]]] = {}
+        self.queues: dict[ServerConnection, tuple[asyncio.Queue[str | bytes], frozenset[str]]] = {}
         self.dropped = 0
+        self.audio_dropped = 0  # audio frames a slow subscriber lost (also in dropped)
         self._silence: set[ServerConnection] = set()  # lost a midi event: all-notes-off first
 
     def publish(self, event: dict) -> None:
@@ -108,7 +113,7 @@ class Hub:
             if queue.full():
                 lost = queue.get_nowait()
                 self.dropped += 1
-                if '"type":"midi"' in lost:
+                if isinstance(lost, str) and '"type":"midi"' in lost:
                     self._silence.add(ws)
             if event["type"] == "midi" and ws in self._silence:
                 self._silence.discard(ws)
@@ -121,6 +126,29 @@ class Hub:
                     self.dropped += 1
             queue.put_nowait(text)
 
+    def publish_audio(self, frame: bytes) -> None:
+        """A binary audio frame to the subscribers of ``audio``; a slow one loses its oldest
+        frames (at most ``AUDIO_QUEUE`` wait), counted, and never holds the others up."""
+        for queue, kinds in self.queues.values():
+            if "audio" not in kinds:
+                continue
+            if queue.qsize() >= AUDIO_QUEUE:
+                queue.get_nowait()
+                self.dropped += 1
+                self.audio_dropped += 1
+            queue.put_nowait(frame)
+
+    def abort_stalled(self) -> int:
+        """Drop, without a closing handshake, the subscribers whose sent data is still waiting
+        (a client that stopped reading): closing them politely would wait for them forever.
+        For shutdown; returns how many."""
+        stalled = [ws for ws in self.queues if ws.transport is not None
+                   and ws.transport.get_write_buffer_size() > 0]
+        for ws in stalled:
+            ws.transport.abort()
+            self.leave(ws)
+        return len(stalled)
+
     def leave(self, ws: ServerConnection) -> None:
         self.queues.pop(ws, None)
         self._silence.discard(ws)
@@ -129,6 +157,14 @@ class Hub:
         queue = self.queues[ws][0]
         while True:
             await ws.send(await queue.get())
+
+
+def _bound_send_buffer(ws: ServerConnection) -> None:
+    # The kernel would buffer megabytes (seconds) of audio for a client that stops reading;
+    # bounded, the hub's own queue fills within a few seconds and drops, counted.
+    sock = ws.transport.get_extra_info("socket") if ws.transport is not None else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, AUDIO_SNDBUF)
 
 
 async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: int,
@@ -160,6 +196,8 @@ async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: 
                         hub.queues[ws] = (old[0] if old else asyncio.Queue(QUEUE), frozenset(msg.events))
                         if pump is None:
                             pump = asyncio.create_task(hub.pump(ws))
+                        if "audio" in msg.events:
+                            _bound_send_buffer(ws)
                     else:
                         submit(msg)
                     reply = ack()
@@ -177,4 +215,6 @@ async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: 
             if pump is not None:
                 pump.cancel()
 
-    return await serve(handler, host, port, max_size=FRAME_LIMIT, process_request=check)
+    # close_timeout: a client that stopped reading cannot take the close frame; do not wait 10 s
+    return await serve(handler, host, port, max_size=FRAME_LIMIT, process_request=check,
+                       close_timeout=2)

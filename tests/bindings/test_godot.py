@@ -296,7 +296,7 @@ def test_godot3_scripts_compile(tmp_path: Path) -> None:
     (project / "broken.gd").write_text("extends Node\nfunc f(:\n\tpass\n")
     scripts = sorted(p.relative_to(project).as_posix()
                      for p in (project / "addons").rglob("*.gd")) + ["broken.gd"]
-    assert len(scripts) == 3, scripts  # moodscore.gd, plugin.gd, broken.gd
+    assert len(scripts) == 4, scripts  # moodscore.gd, moodscore_audio.gd, plugin.gd, broken.gd
     for script in scripts:
         done = subprocess.run([binary, "--path", str(project), "--check-only", "-s", script],
                               capture_output=True, text=True, timeout=60,
@@ -366,7 +366,7 @@ def test_godot4_scripts_parse() -> None:
         pytest.fail(f"gdtoolkit {version} parses Godot 3 syntax; this needs gdtoolkit>=4,<5",
                     pytrace=False)
     scripts = sorted((BINDING / "godot4").rglob("*.gd"))
-    assert [p.name for p in scripts] == ["moodscore.gd", "plugin.gd"], scripts
+    assert [p.name for p in scripts] == ["moodscore.gd", "moodscore_audio.gd", "plugin.gd"], scripts
     from gdtoolkit.linter import lint_code
 
     for path in scripts:
@@ -390,6 +390,19 @@ def test_plugin_cfg_names_the_plugin_script(version: str) -> None:
     cfg.read(addon / "plugin.cfg")
     script = cfg["plugin"]["script"].strip('"')
     assert (addon / script).is_file() and cfg["plugin"]["name"] == '"Moodscore"'
+
+
+def test_both_versions_of_the_audio_node_offer_the_same_api() -> None:
+    """MoodscoreAudio in Godot 3 and Godot 4: the same methods, signals, settings and counts."""
+    def api(version: str) -> dict[str, list[str]]:
+        text = (BINDING / version / "addons" / "moodscore" / "moodscore_audio.gd").read_text()
+        return {kind: re.findall(rf"^{pattern}", text, re.MULTILINE) for kind, pattern in
+                {"func": r"func ([a-z]\w*)\((.*)\)", "signal": r"signal (\w+)",
+                 "export": r"@?export.*? var (\w+)", "const": r"const (\w+)",
+                 "public": r"var ([a-z]\w*)"}.items()}
+    godot3, godot4 = api("godot3"), api("godot4")
+    assert godot3 == godot4
+    assert {name for name, _ in godot3["func"]} == {"start", "stop", "music_time", "is_playing"}
 
 
 def test_both_versions_offer_the_same_api() -> None:

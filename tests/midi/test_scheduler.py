@@ -171,10 +171,10 @@ def test_stop_sends_the_panic_and_stop_without_panic_does_not() -> None:
 class ExplodingSink(ListSink):
     """Fails once on note 99, as a bug in a backend would."""
 
-    def send(self, msg: mido.Message) -> None:
+    def send(self, msg: mido.Message, at: float | None = None) -> None:
         if getattr(msg, "note", None) == 99:
             raise RuntimeError("backend bug")
-        super().send(msg)
+        super().send(msg, at)
 
 
 def test_an_exception_in_the_thread_sends_the_panic() -> None:

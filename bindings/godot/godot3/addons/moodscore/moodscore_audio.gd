@@ -1,0 +1,196 @@
+# MoodscoreAudio for Godot 3.2+: the engine's music through Godot's own audio.
+#
+# Subscribes to the engine's audio stream (`moodscore serve --ws-audio`: binary frames, see the
+# README) on its own WebSocket and plays it through an AudioStreamGenerator on `bus`, after
+# `buffer_seconds` of it have arrived (the jitter buffer). Frames lost on the way are played as
+# silence in their place; an empty buffer is counted in `underruns` and refills first. While
+# the SceneTree is paused the stream is paused: nothing plays, stale audio is dropped, and on
+# resume the music goes on as it is now. music_time() is the engine clock of what is heard
+# now, the clock of the beat/bar/phrase signals' times, to line game logic up with the music.
+#
+# Public API: start, stop, music_time, is_playing; the signals and exported settings below;
+# underruns, lost_frames, frames_received.
+# The Godot 4 version of this file is bindings/godot/godot4/addons/moodscore/moodscore_audio.gd.
+class_name MoodscoreAudio
+extends Node
+
+signal started  # the buffer is full enough and the music plays
+signal error(message)  # a frame that could not be read, or the engine unreachable
+
+const RATE := 48000
+const HEADER := 32
+
+export var host := "127.0.0.1"
+export var ws_port := 8765
+export var bus := "Master"
+export var buffer_seconds := 0.1
+export var autostart := true
+
+var underruns := 0
+var lost_frames := 0
+var frames_received := 0
+var _ws: WebSocketClient = null
+var _player: AudioStreamPlayer = null
+var _playback = null  # AudioStreamGeneratorPlayback
+var _queue := []  # PoolVector2Array blocks waiting for room in the generator
+var _queued := 0  # frames in _queue
+var _next_index := -1  # stream index of the frame after the last one queued
+var _pushed := 0  # stream index of the next frame to go to the generator
+var _time_at0 := 0.0  # music time of stream index 0
+var _playing := false
+var _was_paused := false
+var _skips := 0
+var _capacity := 0  # frames the generator holds
+
+
+func _ready() -> void:
+	pause_mode = PAUSE_MODE_PROCESS  # keep reading while paused, so that nothing goes stale
+	_player = AudioStreamPlayer.new()
+	var generator := AudioStreamGenerator.new()
+	generator.mix_rate = RATE
+	generator.buffer_length = buffer_seconds + 0.1
+	_player.stream = generator
+	_player.bus = bus
+	add_child(_player)
+	if autostart:
+		start()
+
+
+func start() -> void:
+	stop()
+	_ws = WebSocketClient.new()
+	_ws.connect("connection_established", self, "_on_open")
+	_ws.connect("connection_error", self, "_on_failed")
+	_ws.connect("connection_closed", self, "_on_closed")
+	if _ws.connect_to_url("ws://%s:%d" % [host, ws_port]) != OK:
+		_on_failed()
+
+
+func stop() -> void:
+	if _ws != null:
+		_ws.disconnect_from_host()
+	_ws = null
+	_reset()
+
+
+func is_playing() -> bool:
+	return _playing
+
+
+func music_time() -> float:
+	if not _playing:
+		return _time_at0 + float(_pushed) / RATE
+	var waiting: int = _capacity - _playback.get_frames_available()
+	return _time_at0 + float(_pushed - waiting) / RATE
+
+
+func _reset() -> void:
+	_queue.clear()
+	_queued = 0
+	_next_index = -1
+	_playing = false
+	if _player != null:
+		_player.stop()
+	_playback = null
+
+
+func _on_open(_protocol: String) -> void:
+	var peer := _ws.get_peer(1)
+	peer.set_write_mode(WebSocketPeer.WRITE_MODE_TEXT)
+	peer.put_packet(JSON.print({"type": "subscribe", "events": ["audio"]}).to_utf8())
+
+
+func _on_failed() -> void:
+	emit_signal("error", "cannot reach the engine's audio at ws://%s:%d (moodscore serve --ws-audio?)"
+			% [host, ws_port])
+	_ws = null
+
+
+func _on_closed(_was_clean: bool) -> void:
+	_ws = null
+	_reset()
+
+
+func _process(_delta: float) -> void:
+	if _ws == null:
+		return
+	var ws := _ws
+	ws.poll()
+	var peer := ws.get_peer(1)
+	while ws == _ws and peer.get_available_packet_count() > 0:
+		var packet := peer.get_packet()
+		if not peer.was_string_packet():
+			_take(packet)
+	var paused := get_tree().paused
+	if paused != _was_paused:
+		_was_paused = paused
+		_reset()  # paused: silence; resumed: buffer the music as it is now
+		return
+	if paused:
+		_queue.clear()
+		_queued = 0
+		_next_index = -1
+		return
+	if not _playing and _queued >= buffer_seconds * RATE:
+		_player.play()
+		_playback = _player.get_stream_playback()
+		_skips = 0
+		_capacity = _playback.get_frames_available()  # Godot rounds the buffer up to a power of 2
+		_playing = true
+		emit_signal("started")
+	if _playing:
+		_feed()
+
+
+func _take(packet: PoolByteArray) -> void:
+	if packet.size() < HEADER or packet.subarray(0, 3).get_string_from_ascii() != "MSA1":
+		emit_signal("error", "not a moodscore audio frame")
+		return
+	var b := StreamPeerBuffer.new()
+	b.data_array = packet
+	b.seek(4)
+	var rate := b.get_u32()
+	var channels := b.get_u16()
+	b.get_u16()
+	var index := b.get_u64()
+	var time := b.get_double()
+	var frames := b.get_u32()
+	if rate != RATE or channels != 2 or packet.size() != HEADER + frames * 4:
+		emit_signal("error", "an audio frame of %d Hz, %d channels, %d bytes: not 48 kHz stereo"
+				% [rate, channels, packet.size()])
+		return
+	frames_received += 1
+	if _next_index < 0:
+		_next_index = index
+		_pushed = index
+	if index < _next_index:
+		return  # a repeat
+	_time_at0 = time - float(index) / RATE
+	if index > _next_index:  # lost on the way: silence in their place
+		var gap := PoolVector2Array()
+		gap.resize(index - _next_index)
+		for i in range(gap.size()):
+			gap[i] = Vector2.ZERO
+		lost_frames += gap.size()
+		_queue.append(gap)
+		_queued += gap.size()
+	var block := PoolVector2Array()
+	block.resize(frames)
+	for i in range(frames):
+		var left := b.get_16() / 32768.0
+		block[i] = Vector2(left, b.get_16() / 32768.0)
+	_queue.append(block)
+	_queued += frames
+	_next_index = index + frames
+
+
+func _feed() -> void:
+	var skips: int = _playback.get_skips()
+	if skips > _skips:  # the generator ran dry: silence was played
+		underruns += 1
+		_skips = skips
+	while not _queue.empty() and _playback.get_frames_available() >= _queue[0].size():
+		var block: PoolVector2Array = _queue.pop_front()
+		_playback.push_buffer(block)
+		_queued -= block.size()
+		_pushed += block.size()

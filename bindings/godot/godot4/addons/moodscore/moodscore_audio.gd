@@ -1,0 +1,193 @@
+# MoodscoreAudio for Godot 4: the engine's music through Godot's own audio.
+#
+# Subscribes to the engine's audio stream (`moodscore serve --ws-audio`: binary frames, see the
+# README) on its own WebSocket and plays it through an AudioStreamGenerator on `bus`, after
+# `buffer_seconds` of it have arrived (the jitter buffer). Frames lost on the way are played as
+# silence in their place; an empty buffer is counted in `underruns`. While the SceneTree is
+# paused the stream is paused: nothing plays, stale audio is dropped, and on resume the music
+# goes on as it is now. music_time() is the engine clock of what is heard now, the clock of the
+# beat/bar/phrase signals' times, to line game logic up with the music.
+#
+# Public API: start, stop, music_time, is_playing; the signals and exported settings below;
+# underruns, lost_frames, frames_received.
+# The Godot 3 version of this file is bindings/godot/godot3/addons/moodscore/moodscore_audio.gd.
+class_name MoodscoreAudio
+extends Node
+
+signal started  # the buffer is full enough and the music plays
+signal error(message)  # a frame that could not be read, or the engine unreachable
+
+const RATE := 48000
+const HEADER := 32
+
+@export var host := "127.0.0.1"
+@export var ws_port := 8765
+@export var bus := "Master"
+@export var buffer_seconds := 0.1
+@export var autostart := true
+
+var underruns := 0
+var lost_frames := 0
+var frames_received := 0
+var _ws: WebSocketPeer = null
+var _ws_open := false
+var _player: AudioStreamPlayer = null
+var _playback: AudioStreamGeneratorPlayback = null
+var _queue: Array[PackedVector2Array] = []  # blocks waiting for room in the generator
+var _queued := 0  # frames in _queue
+var _next_index := -1  # stream index of the frame after the last one queued
+var _pushed := 0  # stream index of the next frame to go to the generator
+var _time_at0 := 0.0  # music time of stream index 0
+var _playing := false
+var _was_paused := false
+var _skips := 0
+var _capacity := 0  # frames the generator holds
+
+
+func _ready() -> void:
+	process_mode = Node.PROCESS_MODE_ALWAYS  # keep reading while paused: nothing goes stale
+	_player = AudioStreamPlayer.new()
+	var generator := AudioStreamGenerator.new()
+	generator.mix_rate = RATE
+	generator.buffer_length = buffer_seconds + 0.1
+	_player.stream = generator
+	_player.bus = bus
+	_player.process_mode = Node.PROCESS_MODE_ALWAYS
+	add_child(_player)
+	if autostart:
+		start()
+
+
+func start() -> void:
+	stop()
+	_ws = WebSocketPeer.new()
+	_ws.inbound_buffer_size = 1 << 20
+	if _ws.connect_to_url("ws://%s:%d" % [host, ws_port]) != OK:
+		_on_failed()
+
+
+func stop() -> void:
+	if _ws != null:
+		_ws.close()
+	_ws = null
+	_ws_open = false
+	_reset()
+
+
+func is_playing() -> bool:
+	return _playing
+
+
+func music_time() -> float:
+	if not _playing:
+		return _time_at0 + float(_pushed) / RATE
+	var waiting := _capacity - _playback.get_frames_available()
+	return _time_at0 + float(_pushed - waiting) / RATE
+
+
+func _reset() -> void:
+	_queue.clear()
+	_queued = 0
+	_next_index = -1
+	_playing = false
+	if _player != null:
+		_player.stop()
+	_playback = null
+
+
+func _on_failed() -> void:
+	error.emit("cannot reach the engine's audio at ws://%s:%d (moodscore serve --ws-audio?)"
+			% [host, ws_port])
+	_ws = null
+	_ws_open = false
+
+
+func _process(_delta: float) -> void:
+	if _ws == null:
+		return
+	_ws.poll()
+	match _ws.get_ready_state():
+		WebSocketPeer.STATE_OPEN:
+			if not _ws_open:
+				_ws_open = true
+				_ws.send_text(JSON.stringify({"type": "subscribe", "events": ["audio"]}))
+			while _ws.get_available_packet_count() > 0:
+				var packet := _ws.get_packet()
+				if not _ws.was_string_packet():
+					_take(packet)
+		WebSocketPeer.STATE_CLOSED:
+			if _ws_open:
+				_ws = null
+				_ws_open = false
+				_reset()
+			else:
+				_on_failed()
+			return
+	var paused := get_tree().paused
+	if paused != _was_paused:
+		_was_paused = paused
+		_reset()  # paused: silence; resumed: buffer the music as it is now
+		return
+	if paused:
+		_queue.clear()
+		_queued = 0
+		_next_index = -1
+		return
+	if not _playing and _queued >= buffer_seconds * RATE:
+		_player.play()
+		_playback = _player.get_stream_playback()
+		_skips = 0
+		_capacity = _playback.get_frames_available()  # Godot rounds the buffer up to a power of 2
+		_playing = true
+		started.emit()
+	if _playing:
+		_feed()
+
+
+func _take(packet: PackedByteArray) -> void:
+	if packet.size() < HEADER or packet.slice(0, 4).get_string_from_ascii() != "MSA1":
+		error.emit("not a moodscore audio frame")
+		return
+	var rate := packet.decode_u32(4)
+	var channels := packet.decode_u16(8)
+	var index := packet.decode_u64(12)
+	var time := packet.decode_double(20)
+	var frames := packet.decode_u32(28)
+	if rate != RATE or channels != 2 or packet.size() != HEADER + frames * 4:
+		error.emit("an audio frame of %d Hz, %d channels, %d bytes: not 48 kHz stereo"
+				% [rate, channels, packet.size()])
+		return
+	frames_received += 1
+	if _next_index < 0:
+		_next_index = index
+		_pushed = index
+	if index < _next_index:
+		return  # a repeat
+	_time_at0 = time - float(index) / RATE
+	if index > _next_index:  # lost on the way: silence in their place
+		var gap := PackedVector2Array()
+		gap.resize(index - _next_index)
+		gap.fill(Vector2.ZERO)
+		lost_frames += gap.size()
+		_queue.append(gap)
+		_queued += gap.size()
+	var block := PackedVector2Array()
+	block.resize(frames)
+	for i in range(frames):
+		var at := HEADER + 4 * i
+		block[i] = Vector2(packet.decode_s16(at) / 32768.0, packet.decode_s16(at + 2) / 32768.0)
+	_queue.append(block)
+	_queued += frames
+	_next_index = index + frames
+
+
+func _feed() -> void:
+	var skips := _playback.get_skips()
+	if skips > _skips:  # the generator ran dry: silence was played
+		underruns += 1
+		_skips = skips
+	while not _queue.is_empty() and _playback.get_frames_available() >= _queue[0].size():
+		var block: PackedVector2Array = _queue.pop_front()
+		_playback.push_buffer(block)
+		_queued -= block.size()
+		_pushed += block.size()
