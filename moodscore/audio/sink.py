@@ -38,7 +38,7 @@ from .synth import SoundFontSynth, default_soundfont
 
 log = logging.getLogger(__name__)
 
-MARGIN_S = 0.015  # the scheduler sends within ~1 ms of due; a busy machine, 10-50 ms late at times
+MARGIN_S = 0.030  # the scheduler sends within ~1 ms of due; a busy machine, 10-50 ms late at times
 RETRY_S = 2.0  # while the device is gone, try to open it this often
 
 

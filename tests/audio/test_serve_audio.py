@@ -137,8 +137,8 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
         ws.request({"type": "va", "valence": PLEASANT_CALM[0], "arousal": PLEASANT_CALM[1], "glide": 0})
         wait_until(lambda: any(m[0] > 0.3 and m[1] < -0.3 for m in engine.moods()), 20, "a calm phrase")
         wav = tmp_path / "ports.wav"
-        rec = record(20, wav)
-        time.sleep(3.5)
+        rec = record(26, wav)
+        time.sleep(9.0)  # long enough for a dozen clear onsets
         changed = time.perf_counter()
         ws.request({"type": "va", "valence": TENSE[0], "arousal": TENSE[1], "glide": 0})
         tense_at = wait_until(lambda: next((e["start_time"] for _, e in engine.of("phrase", changed)
@@ -146,7 +146,7 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
         wait_until(lambda: time.perf_counter() > tense_at + 3.0, 8, "three seconds of it")
         stopped = time.perf_counter()
         assert ws.request({"type": "stop"}) == {"type": "ack"}
-        rec.wait(20)
+        rec.wait(30)
     finally:
         engine.close()
     summary = engine.summary()
@@ -174,8 +174,17 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     # matching 100 ms around it against the reference render; the confident matches count
     ons = sorted({round(t, 4) for t, m in events if m.type == "note_on" and m.velocity})
     clear = [t for a, t in zip([-1.0] + ons, ons) if t - a > 0.08]
-    found = [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in clear
-             if start + 2 * RATE // 100 < round(t * RATE) + lag < end - RATE // 10]
+    def onsets(lag: int) -> list[tuple[float, float]]:
+        return [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in clear
+                if start + 2 * RATE // 100 < round(t * RATE) + lag < end - RATE // 10]
+
+    found = onsets(lag)
+    # the one constant shift, refined on the onsets themselves: the whole-signal match can settle
+    # a few ms off where sustained chords dominate it (all onsets then read the same offset)
+    confident = [ms for ms, c in found if c >= 0.9]
+    if confident:
+        lag += round(float(np.median(confident)) * RATE / 1000)
+        found = onsets(lag)
     errs = np.abs([ms for ms, c in found if c >= 0.9])
     assert len(errs) >= 4, found
     assert np.median(errs) <= 1.5 and errs.max() <= 5.0, (found, summary)
