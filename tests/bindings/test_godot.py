@@ -3,9 +3,10 @@
 The Godot 3 addon runs headless in Debian's ``godot3-server`` (3.2.3), in the project
 ``tests/bindings/godot_project`` with ``bindings/godot/godot3/addons`` copied beside it. Its
 ``main.gd`` drives the autoload ``Moodscore``: calls with bad values, then over OSC ``play``, a
-mood and the stinger "rise", then over the WebSocket another mood, a tempo and the stinger
-"victory". It prints each step and each signal it gets as one JSON line; the tests here check
-the engine's side (``support.Engine``: its phrases, beats, recording and reject counts).
+mood and the stinger "rise", then over the WebSocket another mood, a theme, a tempo, the stinger
+"victory" and a stop at the phrase, then over OSC another theme, ``play`` and a stop at the
+phrase. It prints each step and each signal it gets as one JSON line; the tests here check the
+engine's side (``support.Engine``: its phrases, beats, recording and reject counts).
 
 No Godot 4 runs here (Debian has none), so its scripts are parse-checked with gdtoolkit 4
 (PyPI ``gdtoolkit>=4,<5``, whose grammar is Godot 4's) and linted with its gdlint rules; the

@@ -5,10 +5,11 @@ Mono's ``mcs`` builds the client together with a console harness
 lines; ``mono`` runs it. Every part is real: the OSC bytes are checked against python-osc's own
 builder and parser; the rate limit the Unity component uses is fed 1.5 s of 60 fps frames; a real
 ``moodscore serve`` (``support.Engine``) receives the OSC and WebSocket messages and must apply
-them (phrases carry the mood, beats carry the tempo, the stinger is in the recording); and a
-websockets server stands in for an engine that fragments frames, refuses a message and drops
-the connection. The MonoBehaviour on top needs Unity, so only the package's shape (meta files,
-asmdefs, manifest) is checked for it.
+them (phrases carry the mood, beats carry the tempo, the stinger is in the recording; a phrase
+opens with the theme sent, and a stop at the phrase closes on a final bar at a phrase boundary,
+over each transport); and a websockets server stands in for an engine that fragments frames,
+refuses a message and drops the connection. The MonoBehaviour on top needs Unity, so only the
+package's shape (meta files, asmdefs, manifest) is checked for it.
 
 Needs Debian's mono-mcs and mono-runtime; fails (never skips) without them.
 """
@@ -277,7 +278,8 @@ def test_bad_input_throws_with_what_is_allowed_and_sends_nothing(harness_exe, ud
         result = harness(f"ws theme {CONTROL}")
         assert result.get("exception") == "ArgumentException", result
         as_json = json.dumps({"type": "theme", "abc": "\x01" * 3000}, separators=(",", ":"))
-        assert f"a theme message must be at most 16384 bytes of JSON, got {len(as_json)}" in result["message"], result
+        assert f"a theme message must be at most 16384 bytes of JSON, got {len(as_json)}" in result["message"], \
+            result
         assert harness(f"ws theme {EURO}")["exception"] == "MoodscoreConnectionException"  # fits: sent
         assert harness("ws va 0 0")["exception"] == "MoodscoreConnectionException"
         harness.ok("osc play")
@@ -382,7 +384,8 @@ def test_engine_applies_a_theme_and_a_stop_at_the_phrase_from_each_transport(har
         assert harness.ok("connect")["reply"] == "ack"
         t_ws = time.perf_counter()
         assert harness.ok(f"ws theme {quote(ODE, safe='')}")["reply"] == "ack"
-        wait_until(lambda: _opens_with(engine, t_ws, [4, 4, 5, 7]), 40, "a phrase opening with the WebSocket theme")
+        wait_until(lambda: _opens_with(engine, t_ws, [4, 4, 5, 7]), 40,
+                   "a phrase opening with the WebSocket theme")
         t_stop_ws = time.perf_counter()
         assert harness.ok("ws stop phrase")["reply"] == "ack"
         _closed_at_a_phrase(engine, t_stop_ws)
@@ -403,10 +406,12 @@ def test_engine_applies_a_theme_and_a_stop_at_the_phrase_from_each_transport(har
     assert harness_code == 0 and code == 0, engine.log()
     log = engine.log()
     for transport, abc in (("ws", ODE), ("osc", ARPEGGIO)):
-        assert f"applied {json.dumps({'type': 'theme', 'abc': abc}, separators=(',', ':'))}" in log, (transport, log)
+        applied = json.dumps({"type": "theme", "abc": abc}, separators=(",", ":"))
+        assert f"applied {applied}" in log, (transport, log)
     assert log.count('applied {"type":"stop","at":"phrase"}') == 2, log
     assert engine.summary()["rejected"] == {}, engine.summary()
-    melody = [m.note for m in mido.MidiFile(engine.record) if m.type == "note_on" and m.velocity and m.channel == 0]
+    melody = [m.note for m in mido.MidiFile(engine.record)
+              if m.type == "note_on" and m.velocity and m.channel == 0]
     assert melody and melody[-1] % 12 == 0, melody[-8:]  # the last phrase closed on the tonic
 
 
