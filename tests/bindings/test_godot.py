@@ -3,9 +3,10 @@
 The Godot 3 addon runs headless in Debian's ``godot3-server`` (3.2.3), in the project
 ``tests/bindings/godot_project`` with ``bindings/godot/godot3/addons`` copied beside it. Its
 ``main.gd`` drives the autoload ``Moodscore``: calls with bad values, then over OSC ``play``, a
-mood and the stinger "rise", then over the WebSocket another mood, a tempo and the stinger
-"victory". It prints each step and each signal it gets as one JSON line; the tests here check
-the engine's side (``support.Engine``: its phrases, beats, recording and reject counts).
+mood and the stinger "rise", then over the WebSocket another mood, a theme, a tempo, the stinger
+"victory" and a stop at the phrase, then over OSC another theme, ``play`` and a stop at the
+phrase. It prints each step and each signal it gets as one JSON line; the tests here check the
+engine's side (``support.Engine``: its phrases, beats, recording and reject counts).
 
 No Godot 4 runs here (Debian has none), so its scripts are parse-checked with gdtoolkit 4
 (PyPI ``gdtoolkit>=4,<5``, whose grammar is Godot 4's) and linted with its gdlint rules; the
@@ -38,7 +39,8 @@ PROJECT = Path(__file__).parent / "godot_project"
 OSC_MOOD, WS_MOOD, TEMPO = (0.75, 0.875), (-0.5, 0.625), 150.0  # as in main.gd
 STINGER_CHANNEL = 3
 AUTOLOAD = 'Moodscore="*res://addons/moodscore/moodscore.gd"'  # what enabling the plugin writes
-GODOT_TIMEOUT_S = 60  # main.gd quits itself after this; the test waits a little longer
+WS_THEME, OSC_THEME = "M:4/4\nL:1/4\nK:C\nccGG|EEC2|", "M:4/4\nL:1/4\nK:C\ncGEG|cGEC|"  # as in main.gd
+GODOT_TIMEOUT_S = 150  # main.gd quits itself after this; the test waits a little longer
 CLIENT_DEFAULTS = {"host": "127.0.0.1", "osc_port": 9000, "ws_port": 8765, "transport": "osc",
                    "listen": True, "max_send_rate": 30, "default_glide": -1, "reconnect_delay": 2}
 REFUSED = {  # main.gd's bad calls -> what the client's message must say is allowed
@@ -51,6 +53,12 @@ REFUSED = {  # main.gd's bad calls -> what the client's message must say is allo
     ("tempo", "[10]"): "tempo must be 0 (back to the mood's tempo) or a number of BPM in [20, 300]",
     ("intensity", "[1.5]"): "intensity must be a finite number in [0, 1], got 1.5",
     ("style", "[Big Band]"): "style name must be 1 to 32 characters, a-z first, then a-z 0-9 _ -",
+    ("stop", "[later]"): "at must be now (or absent): at once; bar or phrase: close on a cadence and a final "
+                         "chord at the next bar or phrase boundary, then stop, got \"later\"",
+    ("theme", "[]"): "theme abc must be 1 to 4000 characters of ABC: M:, L:, K: lines, then notes, rests "
+                     "and bar lines, got 0 characters",
+    # 3000 euro signs: the address (12 bytes), ",s" (4), 9000 bytes of UTF-8 and 4 NULs
+    ("theme", "[" + "\u20ac" * 39): "a theme sent over OSC must fit one datagram of at most 8192 bytes, got 9020",
 }
 
 
@@ -241,15 +249,45 @@ def test_client_gets_beat_bar_and_phrase_signals(run: Run) -> None:
     assert len(run.signals("connected")) == 1, run.why()
     engine_beats = {(e["bar"], e["beat"], e["tempo"]) for _, e in run.engine.of("beat")}
     engine_bars = {(e["bar"], e["tempo"]) for _, e in run.engine.of("bar")}
-    engine_phrases = {(e["index"], tuple(e["mood"]), e["abc"]) for _, e in run.engine.of("phrase")
-                      if e["mood"]}
+    engine_phrases = {(e["index"], tuple(e["mood"]) if e["mood"] else None, e["abc"])
+                      for _, e in run.engine.of("phrase")}
     for s in beats:
         assert (s["bar"], s["beat"], s["tempo"]) in engine_beats, s
     for s in bars:
         assert (s["bar"], s["tempo"]) in engine_bars, s
-    for s in phrases:
-        assert (s["index"], tuple(s["mood"]), s["abc"]) in engine_phrases, s
+    for s in phrases:  # the endings of the stops at the phrase have no mood
+        assert (s["index"], tuple(s["mood"]) if s["mood"] else None, s["abc"]) in engine_phrases, s
     assert any(s["tempo"] == TEMPO for s in beats), "the client never saw a beat at the new tempo"
+
+
+def _opens_with(phrase: dict, intervals: tuple[int, ...]) -> bool:
+    """The phrase's first notes, as intervals from the first: the theme in any key and mode."""
+    first = [n["pitch"] for n in phrase["notes"][:len(intervals)]]
+    return len(first) == len(intervals) and tuple((p - first[0]) % 12 for p in first) == intervals
+
+
+@pytest.mark.parametrize("transport, theme, intervals, until", [
+    ("websocket", WS_THEME, ((0, 0, 7, 7),), "osc"),
+    ("osc", OSC_THEME, ((0, 7, 4, 7), (0, 7, 3, 7)), None),
+])
+def test_theme_and_stop_at_the_phrase_are_applied(run: Run, transport: str, theme: str,
+                                                  intervals: tuple, until: str | None) -> None:
+    """A phrase opens with the theme; after the stop at the phrase the music closes on a final
+    bar, the first of a phrase (4 bars), and the beats stop until the next play."""
+    sent, stopped = run.sent(transport, "theme"), run.sent(transport, "stop")
+    end = run.sent(until, "theme") if until else float("inf")
+    log = run.engine.log()
+    assert f"applied {json.dumps({'type': 'theme', 'abc': theme}, separators=(',', ':'))}" in log, log
+    assert log.count('applied {"type":"stop","at":"phrase"}') == 2, log
+    heard = [e for at, e in run.engine.of("phrase", sent) if at < stopped]
+    assert any(_opens_with(e, iv) for e in heard for iv in intervals), \
+        [[n["pitch"] for n in e["notes"][:4]] for e in heard]
+    beats = [e for at, e in run.engine.of("beat", stopped) if at < end]
+    last = beats[-1]
+    assert last["bar"] % 4 == 0 and last["bar"] > beats[0]["bar"] and last["beat"] == 3, beats[-6:]
+    assert [b["bar"] for b in beats[-4:]] == [last["bar"]] * 4, beats[-6:]
+    ending = [e for at, e in run.engine.of("phrase", stopped) if at < end][-1]
+    assert ending["mood"] is None and ending["start_time"] == beats[-4]["time"], ending  # the final chord
 
 
 def test_unreachable_engine_is_said_once_and_retried_quietly(tmp_path: Path) -> None:
@@ -311,7 +349,9 @@ def test_godot3_osc_packets_are_byte_exact(tmp_path: Path) -> None:
     cases = [["/mood/va", [0.75, -0.5]], ["/mood/va", [0.1, -1.0, 2.5]],
              ["/mood/valence", [0.3]], ["/mood/tempo", [150.0]], ["/mood/play", []],
              ["/mood/stinger", ["abc"]], ["/mood/stinger", ["abcd"]], ["/mood/stinger", ["victory"]],
-             ["/mood/transition", ["phrase"]], ["/ab", ["a_b-c12345"]]]
+             ["/mood/transition", ["phrase"]], ["/ab", ["a_b-c12345"]],
+             ["/mood/stop", ["phrase"]], ["/mood/stop", []], ["/mood/theme", ["M:4/4\nL:1/4\nK:G\nBBcd|"]],
+             ["/mood/theme", ["K:D\n% d\u00e9j\u00e0\nd|"]]]
     project = make_bare_project(tmp_path / "project")
     done = subprocess.run([godot3(), "--path", str(project), "-s", "osc_bytes.gd", "--",
                            "cases=" + json.dumps(cases)], capture_output=True, text=True,

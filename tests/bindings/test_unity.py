@@ -5,10 +5,11 @@ Mono's ``mcs`` builds the client together with a console harness
 lines; ``mono`` runs it. Every part is real: the OSC bytes are checked against python-osc's own
 builder and parser; the rate limit the Unity component uses is fed 1.5 s of 60 fps frames; a real
 ``moodscore serve`` (``support.Engine``) receives the OSC and WebSocket messages and must apply
-them (phrases carry the mood, beats carry the tempo, the stinger is in the recording); and a
-websockets server stands in for an engine that fragments frames, refuses a message and drops
-the connection. The MonoBehaviour on top needs Unity, so only the package's shape (meta files,
-asmdefs, manifest) is checked for it.
+them (phrases carry the mood, beats carry the tempo, the stinger is in the recording; a phrase
+opens with the theme sent, and a stop at the phrase closes on a final bar at a phrase boundary,
+over each transport); and a websockets server stands in for an engine that fragments frames,
+refuses a message and drops the connection. The MonoBehaviour on top needs Unity, so only the
+package's shape (meta files, asmdefs, manifest) is checked for it.
 
 Needs Debian's mono-mcs and mono-runtime; fails (never skips) without them.
 """
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import mido
 import pytest
@@ -38,6 +40,9 @@ PACKAGE = ROOT / "bindings" / "unity"
 CLIENT = PACKAGE / "Runtime" / "Client"
 HARNESS = Path(__file__).parent / "unity_harness" / "Harness.cs"
 STINGER_CHANNEL = 3  # MIDI channel 4
+ODE = "M:4/4\nL:1/4\nK:G\nBBcd|dcBA|"  # in the neutral mood's C mixolydian it opens E E F G
+ACCENTED = "K:D\n% d\u00e9j\u00e0\nd|"  # UTF-8 in an OSC string: padded by its bytes
+ARPEGGIO = "M:4/4\nL:1/4\nK:C\ncGEG|cGEC|"  # opens C G E G
 
 
 def _tool(name: str, package: str) -> str:
@@ -194,6 +199,12 @@ def test_osc_client_sends_each_message_as_python_osc_builds_it(harness_exe, udp)
         ("intensity 0.7", built("/mood/intensity", ("f", 0.7))),
         ("intensity 1 2", built("/mood/intensity", ("f", 1.0), ("f", 2.0))),
         ("style chiptune", built("/mood/style", ("s", "chiptune"))),
+        ("stop phrase", built("/mood/stop", ("s", "phrase"))),
+        ("stop bar", built("/mood/stop", ("s", "bar"))),
+        ("stop now", built("/mood/stop", ("s", "now"))),
+        ("stop null", built("/mood/stop")),
+        (f"theme {quote(ODE, safe='')}", built("/mood/theme", ("s", ODE))),
+        (f"theme {quote(ACCENTED, safe='')}", built("/mood/theme", ("s", ACCENTED))),
     ]
     try:
         for call, expected in calls:
@@ -238,7 +249,15 @@ BAD = [  # call, exception, words its message must hold
     ("intensity 1.5", "ArgumentOutOfRangeException", "intensity must be a finite number in [0, 1]"),
     ("intensity NaN", "ArgumentOutOfRangeException", "intensity must be a finite number in [0, 1]"),
     ("style Big_Band", "ArgumentException", "style name must be 1 to 32 characters, a-z first"),
+    ("stop later", "ArgumentException", "at must be now (or absent): at once; bar or phrase: close on a cadence"),
+    ("stop Phrase", "ArgumentException", "bar or phrase boundary, then stop, got \"Phrase\""),
+    ("theme -", "ArgumentException", "theme abc must be 1 to 4000 characters of ABC: M:, L:, K: lines"),
+    ("theme " + "a" * 4001, "ArgumentException", "1 to 4000 characters of ABC: M:, L:, K: lines, then notes, "
+                                                  "rests and bar lines, got 4001 characters"),
+    ("theme K:C%00c|", "ArgumentException", "got a NUL character"),
 ]
+EURO = quote("\u20ac" * 3000, safe="")  # 3000 characters, 9000 bytes as UTF-8
+CONTROL = quote("\x01" * 3000, safe="")  # 3000 characters, 18000 bytes escaped in JSON
 
 
 def test_bad_input_throws_with_what_is_allowed_and_sends_nothing(harness_exe, udp):
@@ -250,6 +269,18 @@ def test_bad_input_throws_with_what_is_allowed_and_sends_nothing(harness_exe, ud
                 result = harness(f"{transport} {call}")
                 assert result.get("exception") == exception, (transport, call, result)
                 assert allowed in result["message"], (transport, call, result)
+        # what fits one message depends on the transport: a datagram is 8192 bytes, a JSON message 16384
+        datagram = built("/mood/theme", ("s", "\u20ac" * 3000))
+        result = harness(f"osc theme {EURO}")
+        assert result.get("exception") == "ArgumentException", result
+        assert (f"a theme sent over OSC must fit one datagram of at most 8192 bytes, got {len(datagram)}"
+                in result["message"]), result
+        result = harness(f"ws theme {CONTROL}")
+        assert result.get("exception") == "ArgumentException", result
+        as_json = json.dumps({"type": "theme", "abc": "\x01" * 3000}, separators=(",", ":"))
+        assert f"a theme message must be at most 16384 bytes of JSON, got {len(as_json)}" in result["message"], \
+            result
+        assert harness(f"ws theme {EURO}")["exception"] == "MoodscoreConnectionException"  # fits: sent
         assert harness("ws va 0 0")["exception"] == "MoodscoreConnectionException"
         harness.ok("osc play")
         assert udp.recv(2048) == built("/mood/play")  # the first datagram: nothing bad went out
@@ -324,6 +355,64 @@ def test_engine_receives_and_applies_what_the_client_sends(harness_exe, tmp_path
     stinger = [m.note for m in mido.MidiFile(engine.record)
                if m.type == "note_on" and m.velocity > 0 and m.channel == STINGER_CHANNEL]
     assert len(stinger) == 4 and stinger[0] == stinger[1] == stinger[2] != stinger[3], stinger
+
+
+def _opens_with(engine: Engine, since: float, pitch_classes: list[int]) -> bool:
+    return any([n["pitch"] % 12 for n in e["notes"][:4]] == pitch_classes for _, e in engine.of("phrase", since))
+
+
+def _closed_at_a_phrase(engine: Engine, since: float) -> dict:
+    """Waits for the beats to stop (3 s without one); the music must have closed at a phrase
+    boundary: a final bar, the first of a phrase (4 bars), complete, announced as an ending."""
+    def stopped() -> bool:
+        beats = engine.of("beat", since)
+        return bool(beats) and time.perf_counter() - beats[-1][0] > 3.0
+    wait_until(stopped, 40, "the music to stop", lambda: f"beats: {engine.of('beat', since)[-3:]}")
+    beats = [e for _, e in engine.of("beat", since)]
+    last = beats[-1]
+    assert last["bar"] % 4 == 0 and last["bar"] > beats[0]["bar"] and last["beat"] == 3, beats[-6:]
+    assert [b["bar"] for b in beats[-4:]] == [last["bar"]] * 4, beats[-6:]
+    ending = engine.of("phrase", since)[-1][1]
+    assert ending["mood"] is None and ending["start_time"] == beats[-4]["time"], ending  # the final chord
+    return last
+
+
+def test_engine_applies_a_theme_and_a_stop_at_the_phrase_from_each_transport(harness_exe, tmp_path):
+    engine = Engine(tmp_path / "engine")
+    harness = Harness(harness_exe, engine.osc_port, engine.ws_port)
+    try:
+        assert harness.ok("connect")["reply"] == "ack"
+        t_ws = time.perf_counter()
+        assert harness.ok(f"ws theme {quote(ODE, safe='')}")["reply"] == "ack"
+        wait_until(lambda: _opens_with(engine, t_ws, [4, 4, 5, 7]), 40,
+                   "a phrase opening with the WebSocket theme")
+        t_stop_ws = time.perf_counter()
+        assert harness.ok("ws stop phrase")["reply"] == "ack"
+        _closed_at_a_phrase(engine, t_stop_ws)
+
+        harness.ok(f"osc theme {quote(ARPEGGIO, safe='')}")
+        t_osc = time.perf_counter()
+        harness.ok("osc play")
+        wait_until(lambda: _opens_with(engine, t_osc, [0, 7, 4, 7]), 40, "a phrase opening with the OSC theme")
+        t_stop_osc = time.perf_counter()
+        harness.ok("osc stop phrase")
+        _closed_at_a_phrase(engine, t_stop_osc)
+        harness.ok("close")
+    finally:
+        try:
+            harness_code = harness.quit()
+        finally:
+            code = engine.close()
+    assert harness_code == 0 and code == 0, engine.log()
+    log = engine.log()
+    for transport, abc in (("ws", ODE), ("osc", ARPEGGIO)):
+        applied = json.dumps({"type": "theme", "abc": abc}, separators=(",", ":"))
+        assert f"applied {applied}" in log, (transport, log)
+    assert log.count('applied {"type":"stop","at":"phrase"}') == 2, log
+    assert engine.summary()["rejected"] == {}, engine.summary()
+    melody = [m.note for m in mido.MidiFile(engine.record)
+              if m.type == "note_on" and m.velocity and m.channel == 0]
+    assert melody and melody[-1] % 12 == 0, melody[-8:]  # the last phrase closed on the tonic
 
 
 # --- against a misbehaving server -------------------------------------------------------------

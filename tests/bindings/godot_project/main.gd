@@ -6,13 +6,18 @@
 # Steps: wait for `connected`; calls with bad values (refused here, never sent); OSC: play, a
 # mood, the stinger "rise"; wait for a phrase in that mood; WebSocket: another mood, wait for
 # its phrase; a tempo, wait for a beat at it; the stinger "victory", intensity 1 and the style
-# "orchestral"; a few more beats; quit.
+# "orchestral" (and, since the WebSocket mood, a theme); a few more beats; three phrases since
+# the theme; a stop at the phrase, wait for the beats to stop; OSC: another theme, play, two phrases, a stop at the phrase, wait
+# for the beats to stop; quit.
 extends Node
 
 const OSC_MOOD := Vector2(0.75, 0.875)  # exact in float32: the engine's phrase mood is equal
 const WS_MOOD := Vector2(-0.5, 0.625)
 const TEMPO := 150.0
 const STINGER_COOLDOWN_MS := 3000  # the engine's is 2 s
+const WS_THEME := "M:4/4\nL:1/4\nK:C\nccGG|EEC2|"  # a note twice, then its fifth twice
+const OSC_THEME := "M:4/4\nL:1/4\nK:C\ncGEG|cGEC|"  # a note, its fifth, third and fifth
+const QUIET_MS := 3000  # no beat for this long: the music has stopped
 const REFUSED := [
 	["set_mood", [2.0, 0.0]],
 	["set_valence", [-1.5]],
@@ -23,6 +28,8 @@ const REFUSED := [
 	["tempo", [10.0]],
 	["intensity", [1.5]],
 	["style", ["Big Band"]],
+	["stop", ["later"]],
+	["theme", [""]],
 ]
 
 var _connect_timeout := 20.0
@@ -30,6 +37,7 @@ var _connected := false
 var _phrases := []  # Vector2 moods
 var _beats := []  # [bar, beat, tempo]
 var _errors := []
+var _last_beat_ms := 0
 
 
 func _ready() -> void:
@@ -59,13 +67,16 @@ func _run():
 	if not (yield(_until("_is_connected", [], _connect_timeout), "completed")):
 		_finish(3, "no connected signal")
 		return
-	for call in REFUSED:
+	var too_long := ""  # 3000 characters, 9000 bytes as UTF-8: more than one OSC datagram holds
+	for _i in range(3000):
+		too_long += char(0x20AC)
+	for call in REFUSED + [["theme", [too_long]]]:
 		var before := _errors.size()
 		var returned = Moodscore.callv(call[0], call[1])
 		var errors := []
 		for i in range(before, _errors.size()):
 			errors.append(_errors[i])
-		_say({"step": "refused", "call": call[0], "args": str(call[1]), "returned": returned,
+		_say({"step": "refused", "call": call[0], "args": str(call[1]).left(40), "returned": returned,
 				"errors": errors})
 	var errors_before := _errors.size()
 
@@ -80,7 +91,9 @@ func _run():
 
 	Moodscore.transport = "websocket"
 	Moodscore.set_mood(WS_MOOD.x, WS_MOOD.y)
-	_say({"step": "sent", "transport": "websocket", "mood": [WS_MOOD.x, WS_MOOD.y]})
+	Moodscore.theme(WS_THEME)
+	var phrases_at_theme := _mood_phrases()
+	_say({"step": "sent", "transport": "websocket", "mood": [WS_MOOD.x, WS_MOOD.y], "theme": WS_THEME})
 	if not (yield(_until("_has_phrase", [WS_MOOD], 30.0), "completed")):
 		_finish(5, "no phrase in the WebSocket mood")
 		return
@@ -101,6 +114,28 @@ func _run():
 			"style": "orchestral"})
 	if not (yield(_until("_beats_at_least", [_beats.size() + 6], 20.0), "completed")):
 		_finish(8, "no beats after the stinger")
+		return
+
+	# the theme opens the next phrase asked for: the second or third after it was sent
+	if not (yield(_until("_phrases_at_least", [phrases_at_theme + 3], 30.0), "completed")):
+		_finish(13, "no phrases after the WebSocket theme")
+		return
+	Moodscore.stop("phrase")
+	_say({"step": "sent", "transport": "websocket", "stop": "phrase"})
+	if not (yield(_until("_quiet", [], 30.0), "completed")):
+		_finish(10, "the music did not stop after the WebSocket stop")
+		return
+	Moodscore.transport = "osc"
+	Moodscore.theme(OSC_THEME)
+	Moodscore.play()
+	_say({"step": "sent", "transport": "osc", "theme": OSC_THEME, "play": true})
+	if not (yield(_until("_phrases_at_least", [_mood_phrases() + 2], 30.0), "completed")):
+		_finish(11, "no phrases after the OSC play")
+		return
+	Moodscore.stop("phrase")
+	_say({"step": "sent", "transport": "osc", "stop": "phrase"})
+	if not (yield(_until("_quiet", [], 30.0), "completed")):
+		_finish(12, "the music did not stop after the OSC stop")
 		return
 
 	var late_errors := []
@@ -150,6 +185,22 @@ func _beats_at_least(count: int) -> bool:
 	return _beats.size() >= count
 
 
+func _mood_phrases() -> int:
+	var count := 0
+	for seen in _phrases:
+		if seen != null:
+			count += 1
+	return count
+
+
+func _phrases_at_least(count: int) -> bool:
+	return _mood_phrases() >= count
+
+
+func _quiet() -> bool:
+	return OS.get_ticks_msec() - _last_beat_ms >= QUIET_MS
+
+
 func _say(line: Dictionary) -> void:
 	line["ms"] = OS.get_ticks_msec()
 	print(JSON.print(line))
@@ -162,6 +213,7 @@ func _finish(code: int, why: String) -> void:
 
 func _on_beat(bar: int, beat: int, tempo: float) -> void:
 	_beats.append([bar, beat, tempo])
+	_last_beat_ms = OS.get_ticks_msec()
 	_say({"signal": "beat", "bar": bar, "beat": beat, "tempo": tempo})
 
 

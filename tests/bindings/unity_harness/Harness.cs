@@ -2,7 +2,8 @@
 // command a line on stdin and writes one JSON line per result, event and problem on stdout:
 //
 //   osc METHOD ARGS...   MoodscoreOscClient: va V A [GLIDE], valence V, arousal A, stinger NAME,
-//                        transition MODE, tempo BPM, play, stop
+//                        transition MODE, tempo BPM, play, stop [AT] (AT: SendStop(AT); "null" for
+//                        SendStop(null)), theme ABC (percent-encoded, so it may hold newlines)
 //   ws METHOD ARGS...    the same on MoodscoreWebSocketClient, waiting for the engine's reply
 //   connect [EVENTS]     ConnectAsync, then SubscribeAsync (EVENTS: e.g. Beat,Bar; default All)
 //   encode ADDRESS TYPES ARGS...   Osc.Message, as hex (TYPES: f, i, s per argument, or -)
@@ -120,7 +121,11 @@ static class Harness
             case "intensity": client.SendIntensity(F(w, 2), w.Length > 3 ? F(w, 3) : (float?)null); break;
             case "style": client.SendStyle(Arg(w, 2)); break;
             case "play": client.Play(); break;
-            case "stop": client.Stop(); break;
+            case "stop":
+                if (w.Length > 2) client.SendStop(Nullable(w[2]));
+                else client.Stop();
+                break;
+            case "theme": client.SendTheme(Decoded(w, 2)); break;
             default: throw new ArgumentException("unknown method " + w[1]);
         }
     }
@@ -139,7 +144,8 @@ static class Harness
             case "intensity": return ws.SendIntensityAsync(F(w, 2), w.Length > 3 ? F(w, 3) : (float?)null);
             case "style": return ws.SendStyleAsync(Arg(w, 2));
             case "play": return ws.PlayAsync();
-            case "stop": return ws.StopAsync();
+            case "stop": return w.Length > 2 ? ws.SendStopAsync(Nullable(w[2])) : ws.StopAsync();
+            case "theme": return ws.SendThemeAsync(Decoded(w, 2));
             case "raw": return ws.SendJsonAsync(string.Join(" ", w, 2, w.Length - 2));
             default: throw new ArgumentException("unknown method " + w[1]);
         }
@@ -188,6 +194,18 @@ static class Harness
     {
         if (i >= w.Length) throw new ArgumentException(w[0] + ": missing argument " + i);
         return w[i];
+    }
+
+    static string Nullable(string word)
+    {
+        return word == "null" ? null : word;
+    }
+
+    // percent-encoded text ("%0A" a newline; "-" alone the empty string)
+    static string Decoded(string[] w, int i)
+    {
+        string word = Arg(w, i);
+        return word == "-" ? "" : Uri.UnescapeDataString(word);
     }
 
     static float F(string[] w, int i)

@@ -37,7 +37,15 @@ namespace Moodscore
         /// electronic, chiptune) or the one the engine started with.</summary>
         void SendStyle(string name);
 
+        /// <summary>A theme in ABC (M:, L:, K: lines, then notes, rests and bar lines): it opens
+        /// the next phrase and returns in later ones, in whatever mode the mood asks for.</summary>
+        void SendTheme(string abc);
+
         void Play();
+
+        /// <summary>Stops at once (null or "now"), or with "bar" or "phrase" closes on a cadence
+        /// and a final chord at that boundary, then stops.</summary>
+        void SendStop(string at = null);
 
         void Stop();
     }

@@ -32,6 +32,15 @@ namespace Moodscore
         public const float MinBpm = 20f;
         public const float MaxBpm = 300f;
         public const int MaxStingerLength = 64;
+        /// <summary>A theme's ABC in characters, as the engine takes it.</summary>
+        public const int MaxThemeLength = 4000;
+        /// <summary>The engine's limit on one WebSocket message (MAX_JSON_BYTES).</summary>
+        public const int MaxJsonBytes = 16384;
+        /// <summary>The engine's limit on one OSC datagram.</summary>
+        public const int MaxOscDatagramBytes = 8192;
+
+        /// <summary>When a stop takes effect, as the protocol spells it (null: now).</summary>
+        public static readonly string[] StopNames = { "now", "bar", "phrase" };
 
         /// <summary>The four transition modes as the protocol spells them.</summary>
         public static readonly string[] TransitionNames = { "immediate", "beat", "bar", "phrase" };
@@ -129,6 +138,53 @@ namespace Moodscore
                 throw new ArgumentOutOfRangeException("mode", mode,
                     "transition mode must be one of Immediate, Beat, Bar, Phrase");
             return TransitionNames[i];
+        }
+
+        /// <summary>When to stop: null or "now" (at once), "bar" or "phrase" (close on a cadence
+        /// and a final chord at that boundary, then stop).</summary>
+        public static string StopAt(string at)
+        {
+            if (at == null) return null;
+            foreach (string known in StopNames)
+                if (known == at)
+                    return at;
+            throw new ArgumentException("at must be now (or absent): at once; bar or phrase: close on a cadence "
+                                        + "and a final chord at the next bar or phrase boundary, then stop, got \""
+                                        + Shorten(at) + "\"", "at");
+        }
+
+        /// <summary>A theme in ABC: 1 to 4000 characters, no NUL (the engine parses the whole theme
+        /// and refuses bad ABC with its reason; what fits one message is checked on sending).</summary>
+        public static string Theme(string abc)
+        {
+            const string allowed = "theme abc must be 1 to 4000 characters of ABC: M:, L:, K: lines, "
+                                   + "then notes, rests and bar lines";
+            if (abc == null)
+                throw new ArgumentNullException("abc", allowed);
+            if (abc.Length < 1 || abc.Length > MaxThemeLength)
+                throw new ArgumentException(allowed + ", got " + abc.Length + " characters", "abc");
+            if (abc.IndexOf('\0') >= 0)
+                throw new ArgumentException(allowed + ", got a NUL character", "abc");
+            return abc;
+        }
+
+        /// <summary>A theme's OSC datagram: at most 8192 bytes, the engine's limit.</summary>
+        public static byte[] ThemeDatagram(byte[] packet)
+        {
+            if (packet.Length > MaxOscDatagramBytes)
+                throw new ArgumentException("a theme sent over OSC must fit one datagram of at most 8192 bytes, got "
+                                            + packet.Length + " (send a longer one over the WebSocket)", "abc");
+            return packet;
+        }
+
+        /// <summary>A theme's WebSocket message: at most 16384 bytes of JSON, the engine's limit.</summary>
+        public static string ThemeJson(string json)
+        {
+            int bytes = System.Text.Encoding.UTF8.GetByteCount(json);
+            if (bytes > MaxJsonBytes)
+                throw new ArgumentException("a theme message must be at most 16384 bytes of JSON, got " + bytes
+                                            + " (escapes included)", "abc");
+            return json;
         }
 
         /// <summary>The event names of a subscription, e.g. ["beat", "phrase"].</summary>

@@ -87,6 +87,21 @@ namespace Moodscore
             Send(Osc.Message("/mood/style", MoodInput.Style(name)));
         }
 
+        /// <summary>The theme goes in one datagram, as every OSC message: as UTF-8 it must fit
+        /// the engine's 8192-byte datagram (send a longer theme over the WebSocket).</summary>
+        public void SendTheme(string abc)
+        {
+            Send(MoodInput.ThemeDatagram(Osc.Message("/mood/theme", MoodInput.Theme(abc))));
+        }
+
+        public void SendStop(string at = null)
+        {
+            if (MoodInput.StopAt(at) == null)
+                Send(Osc.Message("/mood/stop"));
+            else
+                Send(Osc.Message("/mood/stop", at));
+        }
+
         public void Play()
         {
             Send(Osc.Message("/mood/play"));

@@ -376,6 +376,20 @@ namespace Moodscore
 
         public Task<MoodscoreReply> StopAsync() { return SendJsonAsync("{\"type\":\"stop\"}"); }
 
+        /// <summary>Stop at once (null or "now"), or at the next "bar" or "phrase" boundary on a cadence.</summary>
+        public Task<MoodscoreReply> SendStopAsync(string at = null)
+        {
+            return MoodInput.StopAt(at) == null
+                ? StopAsync()
+                : SendJsonAsync("{\"type\":\"stop\",\"at\":" + Json.Quote(at) + "}");
+        }
+
+        /// <summary>A theme in ABC; the message must fit the engine's 16384 bytes.</summary>
+        public Task<MoodscoreReply> SendThemeAsync(string abc)
+        {
+            return SendJsonAsync(MoodInput.ThemeJson("{\"type\":\"theme\",\"abc\":" + Json.Quote(MoodInput.Theme(abc)) + "}"));
+        }
+
         /// <summary>Sends one JSON message as it is, unchecked; the task completes with the
         /// engine's reply, or fails with <see cref="MoodscoreConnectionException"/>.</summary>
         public async Task<MoodscoreReply> SendJsonAsync(string json)
@@ -440,6 +454,8 @@ namespace Moodscore
         public void SendStyle(string name) { Forget(SendStyleAsync(name)); }
         public void Play() { Forget(PlayAsync()); }
         public void Stop() { Forget(StopAsync()); }
+        public void SendStop(string at = null) { Forget(SendStopAsync(at)); }
+        public void SendTheme(string abc) { Forget(SendThemeAsync(abc)); }
 
         void Forget(Task<MoodscoreReply> task)
         {

@@ -141,6 +141,13 @@ namespace Moodscore.Unity
             if (Ready("style " + styleName)) client.SendStyle(styleName);
         }
 
+        /// <summary>A theme in ABC: it opens the next phrase and returns in later ones.</summary>
+        public void SetTheme(string abc)
+        {
+            MoodInput.Theme(abc);
+            if (Ready("theme")) client.SendTheme(abc);
+        }
+
         public void Play()
         {
             if (Ready("play")) client.Play();
@@ -149,6 +156,14 @@ namespace Moodscore.Unity
         public void Stop()
         {
             if (Ready("stop")) client.Stop();
+        }
+
+        /// <summary>"now" (or null) stops at once; "bar" or "phrase" closes on a cadence and a final
+        /// chord at that boundary (a string, so a UnityEvent can call it).</summary>
+        public void StopAt(string at)
+        {
+            MoodInput.StopAt(at);
+            if (Ready("stop " + at)) client.SendStop(at);
         }
 
         bool Ready(string what)

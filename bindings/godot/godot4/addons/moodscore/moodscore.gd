@@ -6,8 +6,9 @@
 # and a false return, and is never sent. Mood updates are limited to `max_send_rate` a second;
 # the latest one wins. The WebSocket is polled each frame in _process and reopened when lost.
 #
-# Public API: set_mood, set_valence, set_arousal, stinger, transition, tempo, play, stop,
-# reconnect, is_connected_to_engine; the signals below; the exported settings.
+# Public API: set_mood, set_valence, set_arousal, stinger, transition, tempo, intensity, style,
+# theme, play, stop (at once, or at a bar or phrase), reconnect, is_connected_to_engine; the
+# signals below; the exported settings.
 # The Godot 3 version of this file is bindings/godot/godot3/addons/moodscore/moodscore.gd.
 extends Node
 
@@ -26,12 +27,16 @@ signal disconnected
 
 const TRANSPORTS: Array[String] = ["osc", "websocket"]
 const TRANSITION_MODES: Array[String] = ["immediate", "beat", "bar", "phrase"]
+const STOP_AT: Array[String] = ["", "now", "bar", "phrase"]  # "": at once, as "now"
 const SETTINGS: Array[String] = ["host", "osc_port", "ws_port", "transport", "listen",
 		"max_send_rate", "default_glide", "reconnect_delay"]
 const SETTINGS_PREFIX := "moodscore/client/"
 const STINGER_CHARS := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 const STYLE_CHARS := "abcdefghijklmnopqrstuvwxyz0123456789_-"
 const MAX_OUTBOX := 64  # messages kept while the WebSocket is not open yet
+const MAX_THEME_CHARS := 4000  # the engine's limit on a theme's ABC
+const MAX_JSON_BYTES := 16384  # the engine's limit on one WebSocket message
+const MAX_OSC_BYTES := 8192  # the engine's limit on one OSC datagram
 
 @export var host := "127.0.0.1"
 @export var osc_port := 9000
@@ -157,12 +162,38 @@ func style(style_name: String) -> bool:
 	return _send({"type": "style", "name": style_name})
 
 
+## A theme in ABC (M:, L:, K: lines, then notes, rests and bar lines), at most 4000 characters:
+## it opens the next phrase and returns in later ones, in whatever mode the mood asks for. Over
+## OSC the whole theme must fit one datagram (8192 bytes), over the WebSocket one message (16384).
+func theme(abc: String) -> bool:
+	if abc.length() < 1 or abc.length() > MAX_THEME_CHARS:
+		return _fail("theme abc must be 1 to 4000 characters of ABC: M:, L:, K: lines, then notes, "
+				+ "rests and bar lines, got %d characters" % abc.length())
+	var message := {"type": "theme", "abc": abc}
+	if transport == "osc":
+		var size := _osc_packet("/mood/theme", [abc]).size()
+		if size > MAX_OSC_BYTES:
+			return _fail("a theme sent over OSC must fit one datagram of at most 8192 bytes, got %d "
+					% size + "(send a longer one with the websocket transport)")
+	elif JSON.stringify(message).to_utf8_buffer().size() > MAX_JSON_BYTES:
+		return _fail("a theme message must be at most 16384 bytes of JSON, got %d"
+				% JSON.stringify(message).to_utf8_buffer().size())
+	return _send(message)
+
+
 func play() -> bool:
 	return _send({"type": "play"})
 
 
-func stop() -> bool:
-	return _send({"type": "stop"})
+## Stop at once ("" or "now"), or with "bar" or "phrase" close on a cadence and a final chord
+## at that boundary, then stop.
+func stop(at: String = "") -> bool:
+	if not at in STOP_AT:
+		return _fail("at must be now (or absent): at once; bar or phrase: close on a cadence and a "
+				+ "final chord at the next bar or phrase boundary, then stop, got \"%s\"" % at)
+	if at == "":
+		return _send({"type": "stop"})
+	return _send({"type": "stop", "at": at})
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -269,6 +300,11 @@ func _send(message: Dictionary) -> bool:
 				args.append(message["glide"])
 		"style":
 			args = [message["name"]]
+		"theme":
+			args = [message["abc"]]
+		"stop":
+			if message.has("at"):
+				args = [message["at"]]
 	var err := _udp.put_packet(_osc_packet("/mood/" + message["type"], args))
 	if err != OK:
 		return _fail("cannot send OSC to %s:%d (%s)" % [host, osc_port, error_string(err)])
