@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--seconds", type=arg_type("run_s", "--seconds"), default=None,
                    help="stop after S seconds")
 
+    _host_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every message and event")
 
     m = sub.add_parser("demo", help="hear it: a web page with a mood pad, piano roll, notation and "
@@ -196,6 +197,35 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
     return p
+
+
+def _host_parser(sub) -> None:
+    h = sub.add_parser("host", help="many sessions in one process: one per WebSocket connection, "
+                                    "MIDI to each as events")
+    h.add_argument("--host", default="127.0.0.1")
+    h.add_argument("--port", type=_at_least("--port", 1), default=8765)
+    h.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=1000,
+                   help="sessions held at once; beyond it a session is refused with the reason")
+    h.add_argument("--rate", type=_at_least("--rate", 1), default=50, help="messages a second per session")
+    h.add_argument("--burst", type=_at_least("--burst", 1), default=100, help="messages a session may send at once")
+    h.add_argument("--idle-timeout", type=_at_least("--idle-timeout", 1), default=600,
+                   help="seconds without a message before a session is closed")
+    h.add_argument("--model", choices=["abc", "lstm"], default="abc", help="for sessions that name none")
+    h.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="the ABC model's batched graph (int8: faster; rows then share quantization ranges)")
+    h.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="rows per model call")
+    h.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    h.add_argument("--preset", type=Path, default=None)
+
+
+def _host(args: argparse.Namespace) -> None:
+    from .host.core import HostLimits
+    from .host.server import HostOptions, run
+
+    limits = HostLimits(max_sessions=args.max_sessions, rate=args.rate, burst=args.burst,
+                        idle_timeout=args.idle_timeout)
+    run(HostOptions(host=args.host, port=args.port, model=args.model, precision=args.precision,
+                    max_batch=args.max_batch, preset=args.preset, device=args.device, limits=limits))
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -382,7 +412,7 @@ def _schema(args: argparse.Namespace) -> None:
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
             "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
-            "track": _track}
+            "track": _track, "host": _host}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -275,8 +275,8 @@ class SessionReply(_Out):
 
 
 class LeadFigures(_Out):
-    p50: float | None = None
-    p99: float | None = None
+    p50: float | None = Field(default=None, description="half the phrases were ready this early or more")
+    p99: float | None = Field(default=None, description="99% of the phrases were ready this early or more")
     min: float | None = None
 
 

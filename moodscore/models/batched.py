@@ -101,9 +101,10 @@ class _Batched:
     def free(self) -> int:
         return self.max_batch - len(self.rows)
 
-    def admit(self, job: Job) -> bool:
-        """Start decoding ``job``; False (and ``job.error`` set) if it failed at once."""
-        if not self.free:
+    def admit(self, job: Job, force: bool = False) -> bool:
+        """Start decoding ``job`` (``force``: even beyond ``max_batch``); False (and ``job.error``
+        set) if it failed at once."""
+        if not self.free and not force:
             raise ConfigError(f"batch is full ({self.max_batch} rows)")
         loop = self._loop(job)
         ask = _start(loop, job)

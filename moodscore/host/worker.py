@@ -1,0 +1,115 @@
+"""One generation worker for every session: earliest deadline first, batched across sessions.
+
+Sessions hand in :class:`~moodscore.models.batched.Job` s (a conductor request with the time its
+first bar must be scheduled). One thread runs them: the queue is a heap ordered by deadline,
+jobs join a model's batch between steps as rows free up (continuous batching), so a new request
+waits one step, not for a whole batch to finish. A job whose deadline is near
+(``urgent`` seconds) joins even when the batch is full, up to twice ``max_batch``, rather than
+wait for a row to finish. Jobs whose session no longer wants them (``still_wanted``) are dropped
+before any work. Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
+
+Public API: :class:`GenerationWorker`.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from typing import Callable
+
+from ..models.batched import BatchedAbc, BatchedLstm, Job
+
+log = logging.getLogger(__name__)
+
+
+class GenerationWorker:
+    def __init__(self, models: dict[str, BatchedAbc | BatchedLstm], deliver: Callable[[list[Job]], None],
+                 *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 0.5,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.models, self.deliver, self.still_wanted = models, deliver, still_wanted
+        self.urgent, self.clock = urgent, clock
+        self._heap: list[tuple[float, int, Job]] = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._stop = False
+        self.done = 0
+        self.dropped = 0
+        self.failed = 0
+        self.batch_rows: list[int] = []  # rows per model call, the last 1000
+        self._thread = threading.Thread(target=self._run, name="moodscore-host-generate", daemon=True)
+
+    def start(self) -> "GenerationWorker":
+        self._thread.start()
+        return self
+
+    def submit(self, job: Job) -> None:
+        with self._cv:
+            heapq.heappush(self._heap, (job.deadline, next(self._seq), job))
+            self._cv.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def queued(self) -> int:
+        return len(self._heap)
+
+    def in_flight(self) -> int:
+        return sum(len(m) for m in self.models.values())
+
+    def _admit(self) -> None:
+        now = self.clock()
+        with self._cv:
+            held = []
+            while self._heap:
+                deadline, seq, job = self._heap[0]
+                model = self.models[_model_of(job)]
+                room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)
+                if not room:
+                    held.append(heapq.heappop(self._heap))  # another model may still have room
+                    continue
+                heapq.heappop(self._heap)
+                if not self.still_wanted(job):
+                    self.dropped += 1
+                    continue
+                if not model.admit(job, force=True):
+                    self.failed += 1
+                    self.deliver([job])
+            for item in held:
+                heapq.heappush(self._heap, item)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stop and not self._heap and not self.in_flight():
+                    self._cv.wait()
+                if self._stop:
+                    return
+            self._admit()
+            for model in self.models.values():
+                if not len(model):
+                    continue
+                rows = len(model)
+                try:
+                    finished = model.step()
+                except Exception:  # a model call that fails fails its rows, not the worker
+                    log.exception("batched %s step failed; %d rows dropped", model.name, rows)
+                    finished = [r.job for r in model.rows]
+                    for job in finished:
+                        job.error = job.error or RuntimeError("model step failed")
+                    model.rows.clear()
+                self.batch_rows.append(rows)
+                del self.batch_rows[:-1000]
+                if finished:
+                    self.done += len(finished)
+                    self.deliver(finished)
+
+
+def _model_of(job: Job) -> str:
+    return getattr(job.tag, "model", "abc")
