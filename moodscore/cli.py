@@ -112,12 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--title", default=None)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track"], default="models")
+    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "sessions"], default="models")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
-    b.add_argument("--minutes", type=float, default=10.0, help="realtime: length of the deadline session")
+    b.add_argument("--minutes", type=float, default=None,
+                   help="realtime: length of the deadline session (10); sessions: of each run (1)")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     b.add_argument("--phrases", type=_at_least("--phrases", 1), default=50)
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
+    b.add_argument("--sessions", default=None, metavar="N,N,...",
+                   help="sessions: counts to try (default: search from 100)")
+    b.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="sessions: the ABC graph")
+    b.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="sessions: rows per call")
+    b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="sessions: where the models run")
     s = sub.add_parser("serve", help="play live: OSC and WebSocket in, MIDI out")
     s.add_argument("--osc-host", default="127.0.0.1")
     s.add_argument("--osc-port", type=_at_least("--osc-port", 1), default=9000)
@@ -298,6 +304,17 @@ def _bench(args: argparse.Namespace) -> None:
 
         track_bench.run()
         return
+    if args.suite == "sessions":
+        from .host import bench as sessions_bench
+
+        try:
+            counts = [int(x) for x in args.sessions.split(",")] if args.sessions else None
+        except ValueError:
+            raise CliError(f"moodscore bench: --sessions must be counts like 200,400, got {args.sessions!r}") from None
+        sessions_bench.run(minutes=args.minutes or 1.0, sessions=counts,
+                           precision=args.precision, model="abc" if args.model == "all" else args.model,
+                           max_batch=args.max_batch, device=args.device)
+        return
     if args.suite == "render":
         from .film import bench as render_bench
 
@@ -307,7 +324,7 @@ def _bench(args: argparse.Namespace) -> None:
         from . import bench_realtime
 
         bench_realtime.run(model="abc" if args.model == "all" else args.model, changes=args.changes,
-                           minutes=args.minutes)
+                           minutes=args.minutes or 10.0)
         return
     from .bench import run_bench
 

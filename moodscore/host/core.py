@@ -204,6 +204,7 @@ class HostCore:
         self.default_model, self.advance_every, self.clock = default_model, advance_every, clock
         self.sessions: dict[str, HostSession] = {}
         self.refused = 0
+        self.lags: deque[float] = deque(maxlen=20000)  # seconds due output waited for its tick
         self._wakes: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
         self._done: deque[list[Job]] = deque()  # from the worker thread; deque appends are atomic
@@ -322,6 +323,8 @@ class HostCore:
             if session is None or wake != session.wake:
                 continue  # closed, or woken earlier since
             ran += 1
+            if session.pending and session.pending[0][0] <= now:  # how late output is found due
+                self.lags.append(now - session.pending[0][0])
             if now >= session.next_advance:
                 self._advance(session, now)
                 session.next_advance = now + self.advance_every

@@ -92,6 +92,7 @@ class _Batched:
             raise ConfigError(f"max_batch must be >= 1, got {max_batch}")
         self.max_batch = max_batch
         self.rows: list[_Row] = []
+        self.urgent = 0  # rows[:urgent] are near their deadlines: while any is, only they step
         self.calls = 0
 
     def __len__(self) -> int:
@@ -115,6 +116,41 @@ class _Batched:
 
     def _add(self, row: _Row) -> None:
         self.rows.append(row)
+
+    def _move(self, src: int, dst: int) -> None:
+        self.rows[dst] = self.rows[src]
+
+    def _swap(self, i: int, j: int) -> None:
+        self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
+
+    def _remove(self, row: _Row) -> None:
+        """Drop ``row``: the last urgent row fills its place, the last row that one's, so the rows
+        stay one block with the urgent ones first."""
+        i = self.rows.index(row)
+        if i < self.urgent:
+            self.urgent -= 1
+            if i != self.urgent:
+                self._move(self.urgent, i)
+            i = self.urgent
+        last = len(self.rows) - 1
+        if i != last:
+            self._move(last, i)
+        self.rows.pop()
+
+    def promote(self, before: float) -> int:
+        """Make every row due before ``before`` urgent (earliest deadline first: they alone step,
+        in a small fast batch, until they are done); return how many are urgent."""
+        for i in range(self.urgent, len(self.rows)):
+            if self.rows[i].job.deadline < before:
+                if i != self.urgent:
+                    self._swap(i, self.urgent)
+                self.urgent += 1
+        return self.urgent
+
+    @property
+    def active(self) -> int:
+        """Rows the next step runs: the urgent ones if any, else all."""
+        return self.urgent or len(self.rows)
 
     def _send(self, row: _Row, value: Any) -> bool:
         """Give a row its model output; True while it goes on, False when it finished."""
@@ -179,14 +215,15 @@ class BatchedAbc(_Batched):
         super()._add(row)
         self._grow(len(self.rows))
 
-    def _remove(self, i: int) -> None:
-        """Drop row ``i``; the last row moves into its slot, so slots 0..n-1 stay one block."""
-        last = len(self.rows) - 1
-        if i != last:
-            self.rows[i] = self.rows[last]
-            for buf in self._k + self._v:
-                buf[i] = buf[last]
-        self.rows.pop()
+    def _move(self, src: int, dst: int) -> None:
+        super()._move(src, dst)
+        for buf in self._k + self._v:
+            buf[dst] = buf[src]
+
+    def _swap(self, i: int, j: int) -> None:
+        super()._swap(i, j)
+        for buf in self._k + self._v:
+            buf[[i, j]] = buf[[j, i]]
 
     def _feed(self, n: int, ids: np.ndarray, barpos: np.ndarray, pos: np.ndarray, va: np.ndarray,
               mask: np.ndarray, last: np.ndarray, slots: int) -> list[np.ndarray]:
@@ -221,35 +258,33 @@ class BatchedAbc(_Batched):
             r.extra["logits"] = logits[j]
 
     def step(self) -> list[Job]:
-        finished: list[Job] = []
-        prefill = [i for i, r in enumerate(self.rows) if r.ask.prefill]
+        n = self.active
+        rows = self.rows[:n]
+        prefill = [i for i, r in enumerate(rows) if r.ask.prefill]
         if prefill:
             self._prefill(prefill)
-        if not prefill:  # rows just prefilled sample first; every row steps in the next call
-            n = len(self.rows)
-            ids = np.array([[r.ask.ids[0]] for r in self.rows], np.int64)
-            barpos = np.array([[r.ask.barpos[0]] for r in self.rows], np.int64)
-            start = np.array([r.ask.start for r in self.rows], np.int64)
-            mask = np.arange(self.slots)[None, :] < np.array([r.cached for r in self.rows])[:, None]
-            logits, new_k, new_v = self._feed(n, ids, barpos, start[:, None],
-                                              np.stack([r.va for r in self.rows]), mask,
-                                              np.zeros(n, np.int64), self.slots)
-            rows = np.arange(n)
+        else:  # rows just prefilled sample first; every row steps in the next call
+            ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
+            barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
+            start = np.array([r.ask.start for r in rows], np.int64)
+            mask = np.arange(self.slots)[None, :] < np.array([r.cached for r in rows])[:, None]
+            logits, new_k, new_v = self._feed(n, ids, barpos, start[:, None], np.stack([r.va for r in rows]),
+                                              mask, np.zeros(n, np.int64), self.slots)
+            index = np.arange(n)
             for layer in range(self.layers):
-                self._k[layer][rows, :, :, start] = new_k[:, layer, :, :, 0]
-                self._v[layer][rows, :, start] = new_v[:, layer, :, 0]
-            for j, r in enumerate(self.rows):
+                self._k[layer][index, :, :, start] = new_k[:, layer, :, :, 0]
+                self._v[layer][index, :, start] = new_v[:, layer, :, 0]
+            for j, r in enumerate(rows):
                 r.cached = int(start[j]) + 1
                 r.extra["logits"] = logits[j]
         done = []
-        for i, r in enumerate(self.rows):  # every row that got logits this call samples now
+        for r in rows:  # every row that got logits this call samples now
             out = r.extra.pop("logits", None)
             if out is not None and not self._send(r, out):
-                done.append(i)
-        for i in sorted(done, reverse=True):
-            finished.append(self.rows[i].job)
-            self._remove(i)
-        return finished
+                done.append(r)
+        for r in done:
+            self._remove(r)
+        return [r.job for r in done]
 
 
 class BatchedLstm(_Batched):
@@ -281,23 +316,23 @@ class BatchedLstm(_Batched):
             r.extra.update(h=h[:, j], c=c[:, j], fresh=False, out=(logits[j, -1], timing[j, -1]))
 
     def step(self) -> list[Job]:
-        fresh = [r for r in self.rows if r.extra["fresh"]]
+        rows = self.rows[: self.active]
+        fresh = [r for r in rows if r.extra["fresh"]]
         groups: dict[int, list[_Row]] = {}
         for r in fresh:  # prefill: equal lengths together, so no row is padded
             groups.setdefault(len(r.ask), []).append(r)
         for group in groups.values():
             self._call(group)
         if not fresh:
-            self._call(self.rows)
-        finished, kept = [], []
-        for r in self.rows:
+            self._call(rows)
+        done = []
+        for r in rows:
             out = r.extra.pop("out", None)
             if out is not None and not self._send(r, out):
-                finished.append(r.job)
-            else:
-                kept.append(r)
-        self.rows = kept
-        return finished
+                done.append(r)
+        for r in done:
+            self._remove(r)
+        return [r.job for r in done]
 
 
 def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp32", threads: int = 1,

@@ -94,3 +94,24 @@ def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
     export_abc_batched(weights_dir() / "abc.pt", tmp_path)
     for name in ("abc.batch.onnx", "abc.batch.int8.onnx"):
         assert (tmp_path / name).read_bytes() == (weights_dir() / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", ["abc", "lstm"])
+def test_urgent_rows_step_alone_first_and_keep_their_notes(name):
+    jobs = _jobs(name, 12, seed=7)
+    alone = _alone(name, jobs)
+    for i, job in enumerate(jobs):
+        job.deadline = 10.0 * (i % 4)  # rows due at 0, 10, 20, 30
+    batched = load_batched(name, max_batch=12)
+    for job in jobs:
+        batched.admit(job)
+    order = []
+    clock = 0.0
+    while len(batched):
+        clock += 0.05
+        urgent = batched.promote(clock)
+        assert all(r.job.deadline < clock for r in batched.rows[:urgent])
+        order += batched.step()
+    assert [j.phrase.notes for j in jobs] == [p.notes for p in alone]  # type: ignore[union-attr]
+    due = [j.deadline for j in order]
+    assert due[: due.count(0.0)] == [0.0] * due.count(0.0)  # the earliest due finished first
