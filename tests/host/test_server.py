@@ -89,7 +89,7 @@ def test_each_session_plays_its_own_mood_and_gets_only_its_own_events():
             assert 71 in _quadrant_programs(sad) and 0 not in _quadrant_programs(sad)
             assert not happy.of("beat")  # only what it subscribed to (and its MIDI)
             stats = await happy.request({"type": "stats"})
-            assert stats["phrases"] >= 2 and stats["misses"] == 0 and stats["late"] == 0
+            assert stats["phrases"] >= 1 and stats["misses"] == 0 and stats["late"] == 0
             assert stats["bars"] >= 1 and stats["lead_ms"]["min"] > 0
             for c in (happy, sad):
                 await c.ws.close()
