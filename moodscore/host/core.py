@@ -10,8 +10,8 @@ times holds all sessions, so a tick costs the sessions due, not all of them.
 Phrase requests become :class:`~moodscore.models.batched.Job` s with the time their first bar
 must be scheduled, for the one :class:`~moodscore.host.worker.GenerationWorker`; finished jobs
 come back through a thread-safe queue drained by the tick. Output is text for the session's
-``send``: each MIDI message when it is due, as a ``midi`` event (the listener's own synth
-plays it), and the beat, bar and phrase events it subscribed to. A cut (a transition that
+``send``: each MIDI message when it is due, as a ``midi`` event with its own time (the
+listener's own synth plays it), and the beat, bar and phrase events it subscribed to. A cut (a transition that
 re-anchors, or stop) drops what was scheduled after it and ends the notes sounding then.
 
 A session's bad input, its flood of messages or its disappearance touches only that session;
@@ -147,15 +147,17 @@ class HostSession:
                 self.queue(MidiEvent(at, "note_off", channel, pitch, 0))
 
     def flush(self, now: float) -> None:
-        """Send what is due: MIDI as one ``midi`` event, then beat and bar events."""
+        """Send what is due: the MIDI messages of one time as one ``midi`` event, and the beat and
+        bar events, in time order."""
         data: list[list[int]] = []
-        first = 0.0
-        texts: list[str] = []
+        at = 0.0
         while self.pending and self.pending[0][0] <= now:
             t, _, item = heapq.heappop(self.pending)
+            if data and (t != at or not isinstance(item, MidiEvent)):
+                self._midi(at, data)
+                data = []
             if isinstance(item, MidiEvent):
-                if not data:
-                    first = t
+                at = t
                 status = STATUS[item.kind] | item.channel
                 data.append([status, item.data1] if item.kind == "program_change"
                             else [status, item.data1, item.data2])
@@ -167,18 +169,17 @@ class HostSession:
                     if self.sounding[key] <= 0:
                         del self.sounding[key]
             else:  # trusted internal dicts: plain JSON, no validation on the hot path
-                texts.append(json.dumps(item.event, separators=(",", ":")))
+                self.send(json.dumps(item.event, separators=(",", ":")))
         if data:
-            self.send(json.dumps({"type": "midi", "time": round(first, 6), "data": data},
-                                 separators=(",", ":")))
-        for text in texts:
-            self.send(text)
+            self._midi(at, data)
+
+    def _midi(self, at: float, data: list[list[int]]) -> None:
+        self.send(json.dumps({"type": "midi", "time": round(at, 6), "data": data}, separators=(",", ":")))
 
     def panic(self, now: float) -> None:
         self.pending.clear()
         self.sounding.clear()
-        self.send(json.dumps({"type": "midi", "time": round(now, 6), "data": ALL_NOTES_OFF},
-                             separators=(",", ":")))
+        self._midi(now, ALL_NOTES_OFF)
 
     # -- figures -------------------------------------------------------------------------------
     def stats(self) -> str:
@@ -253,8 +254,9 @@ class HostCore:
             if not session.conductor.playing:
                 session.conductor.play(now + self.limits.start_delay)
         else:
-            for cut in apply(session.conductor, msg, now):
+            for cut in apply(session.conductor, msg, now):  # a stop: note-offs now, then the panic
                 session.cut(cut.time)
+                session.flush(now)
                 session.panic(now)
         session.next_advance = now  # requests and re-anchors go out at the next tick
         self._schedule(session, now)
@@ -326,6 +328,9 @@ class HostCore:
             if session.pending and session.pending[0][0] <= now:  # how late output is found due
                 self.lags.append(now - session.pending[0][0])
             if now >= session.next_advance:
+                self._requests(session)  # first: bars asked for by input since, as offline
+                if self._done:
+                    self._deliver(now)
                 self._advance(session, now)
                 session.next_advance = now + self.advance_every
             session.flush(now)
@@ -349,4 +354,3 @@ class HostCore:
                     session.send(event_json(item.event))
                 else:
                     session.queue(item)
-        self._requests(session)
