@@ -142,8 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exit-on-stop", action="store_true", help="end the process on a stop message")
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
-    r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
-    r.add_argument("-o", "--output", type=_writable, required=True, help="Standard MIDI File to write")
+    r.add_argument("cues", type=Path, nargs="+", help="cue sheet: .json, .otio/.otioz, or .csv with --fps "
+                                                     "(several with --ray)")
+    r.add_argument("--ray", action="store_true", help="render the sheets as Ray tasks (pip install "
+                                                      "'.[scale]'); -o is then the folder for <sheet>.mid")
+    r.add_argument("-o", "--output", type=Path, required=True,
+                   help="Standard MIDI File to write (with --ray: the folder)")
     r.add_argument("--wav", type=_writable, default=None, help="also render audio with FluidSynth")
     r.add_argument("--fps", default=None, help="frame rate: 23.976, 24, 25, 29.97 (drop-frame), "
                    "29.97ndf or 30; required for CSV, overrides JSON's frame_rate")
@@ -178,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after S seconds")
 
     _host_parser(sub)
+    _scale_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every message and event")
 
     m = sub.add_parser("demo", help="hear it: a web page with a mood pad, piano roll, notation and "
@@ -222,6 +227,20 @@ def _host_parser(sub) -> None:
     h.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="rows per model call")
     h.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     h.add_argument("--preset", type=Path, default=None)
+
+
+def _scale_parser(sub) -> None:
+    c = sub.add_parser("scale", help="many machines: moodscore host as a Ray Serve application (scale extra)")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=_at_least("--port", 1), default=8000)
+    c.add_argument("--address", default=None, help="a Ray cluster to join (default: start one here)")
+    c.add_argument("--replicas", type=_at_least("--replicas", 1), default=None,
+                   help="a fixed number of session hosts (default: autoscale on sessions)")
+    c.add_argument("--max-replicas", type=_at_least("--max-replicas", 1), default=8)
+    c.add_argument("--sessions-per-replica", type=_at_least("--sessions-per-replica", 1), default=200,
+                   help="the autoscaler's target")
+    c.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=500, help="per replica")
+    c.add_argument("--model", choices=["abc", "lstm"], default="abc")
 
 
 def _host(args: argparse.Namespace) -> None:
@@ -355,7 +374,16 @@ def _render(args: argparse.Namespace) -> None:
     from .film import cuesheet, timecode
     from .film.render import render
 
-    sheet = cuesheet.load(args.cues, args.fps)  # every cue checked before anything is made
+    if args.ray:
+        _render_ray(args)
+        return
+    if len(args.cues) != 1:
+        raise CliError("moodscore render: one cue sheet at a time; several with --ray")
+    try:
+        args.output = _writable(str(args.output))
+    except argparse.ArgumentTypeError as err:
+        raise CliError(f"moodscore render: argument -o/--output: {err}") from None
+    sheet = cuesheet.load(args.cues[0], args.fps)  # every cue checked before anything is made
     template = load_preset(args.preset) if args.preset else Template()
     report = render(sheet, args.output, model=args.model, wav_path=args.wav, soundfont=args.soundfont,
                     template=template, seed=args.seed)
@@ -371,6 +399,43 @@ def _render(args: argparse.Namespace) -> None:
           f"({report.speed:.0f}x real time)")
     if report.wav is not None:
         print(f"wrote {report.wav}")
+
+
+def _render_ray(args: argparse.Namespace) -> None:
+    if args.wav is not None:
+        raise CliError("moodscore render: --wav is not available with --ray; render MIDI, then audio")
+    if args.output.exists() and not args.output.is_dir():
+        raise CliError(f"moodscore render: with --ray, -o is a folder for <sheet>.mid; {args.output} is a file")
+    try:
+        from .scale.render import render_sheets
+    except ImportError as err:
+        raise CliError("moodscore render: --ray needs Ray: pip install 'moodscore[scale]'") from err
+    for path in render_sheets(list(args.cues), args.output, fps=args.fps, model=args.model, seed=args.seed,
+                              preset=args.preset):
+        print(f"wrote {path}")
+
+
+def _scale(args: argparse.Namespace) -> None:
+    try:
+        import ray
+        from ray import serve
+
+        from .scale import build
+    except ImportError as err:
+        raise CliError("moodscore scale: needs Ray Serve: pip install 'moodscore[scale]'") from err
+    import time
+
+    ray.init(address=args.address, include_dashboard=False)
+    serve.start(http_options={"host": args.host, "port": args.port})
+    serve.run(build(replicas=args.replicas, max_replicas=args.max_replicas,
+                    sessions_per_replica=args.sessions_per_replica, max_sessions=args.max_sessions,
+                    model=args.model), name="moodscore", route_prefix="/")
+    print(f"moodscore scale: ws://{args.host}:{args.port}/ (Ray Serve); Ctrl-C stops", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        serve.shutdown()
 
 
 def _track(args: argparse.Namespace) -> None:
@@ -429,7 +494,7 @@ def _schema(args: argparse.Namespace) -> None:
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
             "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
-            "track": _track, "host": _host}
+            "track": _track, "host": _host, "scale": _scale}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
