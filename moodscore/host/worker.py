@@ -4,8 +4,9 @@ Sessions hand in :class:`~moodscore.models.batched.Job` s (a conductor request w
 first bar must be scheduled). One thread runs them: the queue is a heap ordered by deadline,
 jobs join a model's batch between steps as rows free up (continuous batching), so a new request
 waits one step, not for a whole batch to finish. A job is not started before ``lazy`` seconds
-from its deadline unless half a batch is waiting: jobs due close together then share model
-calls (a call costs little more for 32 rows than for one). A job whose deadline is near
+from its deadline unless half a batch is waiting; when one starts, the jobs due in the
+``gather`` seconds after it start with it: jobs then share model calls (a call costs little
+more for 32 rows than for one) instead of trickling through one by one. A job whose deadline is near
 (``urgent`` seconds) joins even when the batch is full, up to twice ``max_batch``, rather than
 wait for a row to finish. Rows due within ``urgent`` seconds step on their own, in a small
 batch that runs fast, until they are done: batching never holds up a phrase that is nearly
@@ -31,9 +32,9 @@ log = logging.getLogger(__name__)
 class GenerationWorker:
     def __init__(self, models: dict[str, BatchedAbc | BatchedLstm], deliver: Callable[[list[Job]], None],
                  *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 0.5,
-                 lazy: float = 3.0, clock: Callable[[], float] = time.perf_counter) -> None:
+                 lazy: float = 3.0, gather: float = 4.0, clock: Callable[[], float] = time.perf_counter) -> None:
         self.models, self.deliver, self.still_wanted = models, deliver, still_wanted
-        self.urgent, self.lazy, self.clock = urgent, lazy, clock
+        self.urgent, self.lazy, self.gather, self.clock = urgent, lazy, gather, clock
         self._heap: list[tuple[float, int, Job]] = []
         self._seq = itertools.count()
         self._cv = threading.Condition()
@@ -72,9 +73,12 @@ class GenerationWorker:
         now = self.clock()
         with self._cv:
             held = []
+            horizon = None  # once one job is due to start, those due in the next `gather` s join it
             while self._heap:
                 deadline, seq, job = self._heap[0]
-                if deadline - now > self.lazy and len(self._heap) < self._fill:
+                if horizon is None:
+                    horizon = now + self.lazy + (self.gather if deadline - now <= self.lazy else 0.0)
+                if deadline > horizon and len(self._heap) < self._fill:
                     break  # not due yet: it waits for others, to share their model calls
                 model = self.models[_model_of(job)]
                 room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)
