@@ -10,8 +10,10 @@ A benchmark that prints a table, not a test. Run it pinned to one core (``taskse
    them, minus the sockets (each session's output is encoded to JSON text and counted, not
    sent). Sessions join at ``ramp`` a second, each in a mood of its own that moves every 20-40 s
    (a new mood regenerates the rest of the phrase), at 120 BPM and at the fastest mood tempo.
-   A count is held when, over the run, no bar missed its phrase, no phrase came late and the
-   tick loop sent every due event within ``tick_slack`` ms. The count doubles while it holds,
+   A count is held when, over the run, no bar missed its phrase and the tick loop sent 99% of
+   due events within ``tick_slack`` ms. (Phrases that came after their deadline are counted
+   too; a mood change just before a bar line asks for bars due at once, which then start one
+   bar later, as in ``moodscore serve``: late, but no bar without its phrase.) The count doubles while it holds,
    then is bisected (``--sessions`` gives counts to try instead).
 3. For each count: p50/p99 of phrase lead time (ready before due), CPU (of the process) and
    RSS per session (beyond the models, loaded before the run starts).
@@ -152,7 +154,9 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     phrases = sum(s.phrases for s in sessions)
     leads = np.array([x for s in sessions for x in s.leads]) if phrases else np.zeros(1)
     lag = np.array(core.lags) * 1000 if core.lags else np.zeros(1)
-    ok = misses == 0 and late == 0 and float(np.percentile(lag, 99)) <= tick_slack
+    # late phrases are reported, not counted against: a bar-mode rewrite asked for just before its
+    # bar line is late by design and its material starts one bar later (no bar goes without)
+    ok = misses == 0 and float(np.percentile(lag, 99)) <= tick_slack
     return Held(n, bpm, seconds, misses, late, phrases, float(np.percentile(leads, 50)),
                 float(np.percentile(leads, 1)), float(np.percentile(lag, 99)), float(lag.max()),
                 cpu / wall / n * 1000, worker.cpu / max(cpu, 1e-9), (rss_all - rss0) * 1024 / n, float(np.mean(worker.batch_rows or [0])), ok)

@@ -13,13 +13,18 @@ batch that runs fast, until they are done: batching never holds up a phrase that
 due (the others have seconds in hand). Jobs whose session no longer wants them (``still_wanted``) are dropped
 before any work. Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
 
-Public API: :class:`GenerationWorker`.
+The worker holds the GIL while it samples (Python, per row); the tick loop must not wait long
+for it: :func:`share_the_gil` makes threads take turns every millisecond (Python's default is
+5 ms), which keeps the tick within a few ms of due.
+
+Public API: :class:`GenerationWorker`, :func:`share_the_gil`.
 """
 from __future__ import annotations
 
 import heapq
 import itertools
 import logging
+import sys
 import threading
 import time
 from typing import Callable
@@ -27,6 +32,13 @@ from typing import Callable
 from ..models.batched import BatchedAbc, BatchedLstm, Job
 
 log = logging.getLogger(__name__)
+
+
+SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may take it
+
+
+def share_the_gil() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 class GenerationWorker:
@@ -47,6 +59,7 @@ class GenerationWorker:
         self._thread = threading.Thread(target=self._run, name="moodscore-host-generate", daemon=True)
 
     def start(self) -> "GenerationWorker":
+        share_the_gil()
         self._thread.start()
         return self
 
