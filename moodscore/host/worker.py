@@ -43,7 +43,7 @@ def share_the_gil() -> None:
 
 class GenerationWorker:
     def __init__(self, models: dict[str, BatchedAbc | BatchedLstm], deliver: Callable[[list[Job]], None],
-                 *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 0.5,
+                 *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 1.5,
                  lazy: float = 3.0, gather: float = 4.0, clock: Callable[[], float] = time.perf_counter) -> None:
         self.models, self.deliver, self.still_wanted = models, deliver, still_wanted
         self.urgent, self.lazy, self.gather, self.clock = urgent, lazy, gather, clock

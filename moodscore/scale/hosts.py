@@ -125,7 +125,7 @@ class SessionHost:
     async def handle(self, sid: str, message: str) -> str:
         session = self.core.sessions.get(sid)
         if session is None:
-            return json.dumps({"type": "error", "error": f"session {sid} is not here", "moved": True})
+            return _moved(sid)
         try:
             return self.core.handle(session, parse_json(message))
         except MoodscoreError as err:
@@ -135,7 +135,7 @@ class SessionHost:
         """The session's output, in batches, with a snapshot after every phrase event."""
         queue = self.outboxes.get(sid)
         if queue is None:
-            yield [json.dumps({"type": "error", "error": f"session {sid} is not here", "moved": True})]
+            yield [_moved(sid)]
             return
         session = self.core.sessions[sid]
         phrases = session.phrases
@@ -163,6 +163,12 @@ class SessionHost:
 
     def __del__(self) -> None:
         self.worker.close(timeout=0.5)
+
+
+def _moved(sid: str) -> str:
+    """The answer for a session this replica does not hold (the ingress reopens it here)."""
+    return json.dumps({"type": "error", "error": f"session {sid} is not here", "moved": True},
+                      separators=(",", ":"))
 
 
 def _put(queue: asyncio.Queue[str], text: str) -> None:

@@ -70,7 +70,7 @@ class Ingress:
                 return
             sid = msg.id or new_session_id()
             reply = await self._open(sid, first, None)
-            await ws.send_text(json.dumps(reply))
+            await ws.send_text(json.dumps(reply, separators=(",", ":")))
             if reply.get("type") != "session":
                 await ws.close(1013)
                 return
@@ -79,8 +79,7 @@ class Ingress:
             try:
                 while True:
                     text = await ws.receive_text()
-                    answer = json.loads(await self._handle(sid, text, first, state))
-                    await ws.send_text(json.dumps(answer))
+                    await ws.send_text(await self._handle(sid, text, first, state))
             finally:
                 pump.cancel()
         except WebSocketDisconnect:
@@ -125,4 +124,4 @@ class Ingress:
                 log.info("session %s: stream ended (%s); resuming", sid, type(err).__name__)
                 await asyncio.sleep(0.1)
                 reply = await self._resume(sid, first, state)
-                await ws.send_text(json.dumps(reply))
+                await ws.send_text(json.dumps(reply, separators=(",", ":")))
