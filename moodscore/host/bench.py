@@ -169,7 +169,8 @@ def _fastest_bpm(template: Template) -> float:
 def _print_held(h: Held) -> None:
     print(f"{h.sessions:8d} {h.bpm:6.0f} {h.seconds:6.0f} {h.phrases:8d} {h.misses:6d} {h.late:5d} "
           f"{h.lead_p50:9.0f} {h.lead_p99:9.0f} {h.tick_p99_ms:8.1f} {h.tick_max_ms:8.1f} "
-          f"{h.cpu_per_session_ms:8.2f} {h.rss_per_session_kb:8.1f} {h.mean_batch:6.1f}  {'held' if h.ok else 'NOT held'}",
+          f"{h.cpu_per_session_ms:8.2f} {100 * h.generation_share:5.0f}% {h.rss_per_session_kb:8.1f} "
+          f"{h.mean_batch:6.1f}  {'held' if h.ok else 'NOT held'}",
           flush=True)
 
 
@@ -210,7 +211,7 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
     print(f"\nsessions held in real time for {minutes:g} min each (after all joined; CPU ms per second "
           "of music and RSS KB per session; lead ms: p50 and the 1st percentile)")
     print("sessions    bpm      s  phrases misses  late  lead p50  lead p01 tick p99 tick max "
-          "cpu ms/s   rss KB  batch")
+          "cpu ms/s   gen   rss KB  batch")
     held = {}
     for bpm in (120.0, _fastest_bpm(Template())):
         def attempt(n: int, bpm: float = bpm) -> bool:
