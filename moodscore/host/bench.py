@@ -16,7 +16,7 @@ A benchmark that prints a table, not a test. Run it pinned to one core (``taskse
    bar later, as in ``moodscore serve``: late, but no bar without its phrase.) The count doubles while it holds,
    then is bisected (``--sessions`` gives counts to try instead).
 3. For each count: p50/p99 of phrase lead time (ready before due), CPU (of the process) and
-   RSS per session (beyond the models, loaded before the run starts).
+   RSS per session (beyond the models and a full batch's buffers, set up before the runs).
 
 The last line states the sessions held per core.
 
@@ -207,9 +207,11 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
         rates = [throughput(name, prec, b, device=device) for b in batches]
         print(f"{name:>4} {prec:<4}" + "".join(f"{r:8.0f}" for r in rates), flush=True)
     models = {model: load_batched(model, precision=precision, max_batch=max_batch, prefer_gpu=device == "cuda")}
-    models[model].run(_jobs(model, 4))
-    print(f"\nsessions held in real time for {minutes:g} min each (after all joined; CPU ms per second "
-          "of music and RSS KB per session; lead ms: p50 and the 1st percentile)")
+    models[model].run(_jobs(model, max_batch))  # a full batch first: its buffers are the models' cost
+    print(f"\nsessions held in real time for {minutes:g} min each, after all joined. cpu: ms per second of music "
+          "per session (gen: the generation worker's share); rss: KB per session beyond the models and a "
+          "full batch; lead: ms phrases were ready before due (p50, 1st percentile); tick: ms due output "
+          "waited; batch: mean rows per model call")
     print("sessions    bpm      s  phrases misses  late  lead p50  lead p01 tick p99 tick max "
           "cpu ms/s   gen   rss KB  batch")
     held = {}
