@@ -11,8 +11,10 @@ by session count.
 A session is opened from a ``session`` message and, when it resumes elsewhere, a small
 snapshot (mood, seed, style, model, transition, tempo, events subscribed, and the last phrase
 to continue).
-Its events stream sends a fresh snapshot after every phrase. A session whose stream ends (the
-client went away) is kept for ``grace`` seconds for a reconnect, then closed.
+Its events stream sends a fresh snapshot after every phrase. The ingress touches each session
+it serves every few seconds; a session untouched for ``grace`` seconds (its client went away, or
+it moved to another replica) is closed, and so is one whose stream ends, after ``grace`` seconds
+without a reconnect.
 
 Public API: :class:`SessionHost`, :func:`snapshot_of`, :func:`phrase_of`.
 """
@@ -65,7 +67,9 @@ class SessionHost:
         self.worker = GenerationWorker(load_models(self.opts), self.core.delivered,
                                        still_wanted=self.core.still_wanted).start()
         self.grace = grace
-        self.outboxes: dict[str, asyncio.Queue[str]] = {}
+        self.outboxes: dict[str, asyncio.Queue[str | None]] = {}  # the current stream's; None ends one
+        self.streams: dict[str, str] = {}  # session id -> the connection its stream serves
+        self.touched: dict[str, float] = {}  # session id -> when an ingress last vouched for it
         self.resume: dict[str, Phrase] = {}  # session id -> phrase its first request continues
         self.replica = _replica_id()
         self._ticker: asyncio.Task | None = None
@@ -82,9 +86,22 @@ class SessionHost:
             self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def _tick(self) -> None:
+        reaped = time.monotonic()
         while True:
             self.core.tick()
+            now = time.monotonic()
+            if now - reaped > 1.0:  # sessions no ingress has touched for `grace` s: the client left
+                reaped = now
+                for sid in [s for s, t in self.touched.items() if now - t > self.grace]:
+                    self._close(sid)
             await asyncio.sleep(0.005)
+
+    async def touch(self, sid: str) -> bool:
+        """The ingress still serves this session's client; False: not here (it moved)."""
+        if sid not in self.core.sessions:
+            return False
+        self.touched[sid] = time.monotonic()
+        return True
 
     async def open(self, sid: str, message: str, snapshot: dict | None = None) -> str:
         """Open (or find) session ``sid``; the reply text, with the replica that holds it."""
@@ -100,7 +117,7 @@ class SessionHost:
                                          style=snapshot.get("style"), transition=snapshot["transition"])
                 else:
                     msg = msg.model_copy(update={"id": sid})
-                queue: asyncio.Queue[str] = asyncio.Queue(2048)
+                queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
                 session = self.core.open(msg, functools.partial(_put, queue))
                 self.outboxes[sid] = queue
                 if snapshot:
@@ -116,6 +133,7 @@ class SessionHost:
             closer = self._closers.pop(sid, None)
             if closer is not None:
                 closer.cancel()
+            self.touched[sid] = time.monotonic()
             reply = json.loads(self.core.sessions[sid].reply(resumed=resumed))
             reply["replica"] = self.replica
             return json.dumps(reply, separators=(",", ":"))
@@ -131,30 +149,61 @@ class SessionHost:
         except MoodscoreError as err:
             return error_reply(err)
 
-    async def events(self, sid: str) -> AsyncIterator[list[str]]:
-        """The session's output, in batches, with a snapshot after every phrase event."""
-        queue = self.outboxes.get(sid)
-        if queue is None:
+    async def events(self, sid: str, stream: str = "") -> AsyncIterator[list[str]]:
+        """The session's output, in batches, with a snapshot first and after every phrase. A newer
+        stream for the session ends this one; when the current one ends (the client left), the
+        session is kept ``grace`` seconds for a reconnect, then closed."""
+        session = self.core.sessions.get(sid)
+        if session is None:
             yield [_moved(sid)]
             return
-        session = self.core.sessions[sid]
+        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
+        old = self.outboxes.get(sid)
+        while old is not None and not old.empty():  # what came before this stream started
+            item = old.get_nowait()
+            if item is not None:
+                queue.put_nowait(item)
+        self.outboxes[sid] = queue
+        self.streams[sid] = stream
+        session.send = functools.partial(_put, queue)
+        if old is not None:
+            _put(old, None)  # an older stream of this session ends
         phrases = session.phrases
         try:
-            while sid in self.core.sessions:
-                batch = [await queue.get()]
+            yield [json.dumps(snapshot_of(session), separators=(",", ":"))]  # one to resume from at once
+            while True:
+                first = await queue.get()
+                if first is None:
+                    return
+                batch = [first]
                 while not queue.empty():
-                    batch.append(queue.get_nowait())
+                    item = queue.get_nowait()
+                    if item is None:
+                        yield batch
+                        return
+                    batch.append(item)
                 if session.phrases != phrases:
                     phrases = session.phrases
                     batch.append(json.dumps(snapshot_of(session), separators=(",", ":")))
                 yield batch
-        finally:  # the client went away: keep the session a while for a reconnect
-            loop = asyncio.get_running_loop()
-            self._closers[sid] = loop.call_later(self.grace, self._close, sid)
+        finally:
+            if self.outboxes.get(sid) is queue and sid in self.core.sessions:
+                self._closers[sid] = asyncio.get_running_loop().call_later(self.grace, self._close, sid)
+
+    async def leave(self, sid: str, stream: str = "") -> None:
+        """The client of ``stream`` went away: end that stream, if it is still the session's (the
+        session then waits ``grace`` s for a reconnect)."""
+        queue = self.outboxes.get(sid)
+        if queue is not None and self.streams.get(sid) == stream:
+            _put(queue, None)
 
     def _close(self, sid: str) -> None:
         self._closers.pop(sid, None)
-        self.outboxes.pop(sid, None)
+        queue = self.outboxes.pop(sid, None)
+        if queue is not None:
+            _put(queue, None)
+        self.streams.pop(sid, None)
+        self.touched.pop(sid, None)
         self.resume.pop(sid, None)
         self.core.close(sid)
 
@@ -171,7 +220,10 @@ def _moved(sid: str) -> str:
                       separators=(",", ":"))
 
 
-def _put(queue: asyncio.Queue[str], text: str) -> None:
+QUEUE = 2048  # output held for one session's stream
+
+
+def _put(queue: asyncio.Queue[str | None], text: str | None) -> None:
     if queue.full():
         queue.get_nowait()  # a stalled stream loses its oldest output, never blocks the tick
     queue.put_nowait(text)

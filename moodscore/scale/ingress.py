@@ -7,7 +7,8 @@ and streams the session's events back. It keeps the last snapshot the replica se
 replica dies, or the set of replicas changes so that the session's id now maps elsewhere, it
 reopens the session from that snapshot on the replica that now owns the id, and tells the
 client with a ``session`` event (``"resumed": true``); the music goes on from the last phrase,
-in its mood, after a short gap (a start delay and one phrase of generation).
+in its mood, after a short gap (a start delay and one phrase of generation). A session has one
+connection: a new one with its id takes it over and the older one is closed.
 
 Public API: :class:`Ingress`, :func:`new_session_id`.
 """
@@ -28,6 +29,8 @@ from ..engine.protocol import ProtocolError, SessionMessage, error_reply, parse_
 log = logging.getLogger("moodscore.scale")
 api = FastAPI()
 RETRY_S = 20.0  # how long a session waits for a replica that holds (or can hold) it
+TOUCH_S = 1.0  # how often the ingress vouches for the sessions it serves
+CALL_S = 3.0  # a call to a replica that has not answered by then has died (the ring moves on)
 
 
 def new_session_id() -> str:
@@ -46,7 +49,8 @@ class Ingress:
         deadline = asyncio.get_running_loop().time() + RETRY_S
         while True:
             try:
-                return json.loads(await self._to(sid).open.remote(sid, first, snapshot))  # type: ignore[no-any-return]
+                return json.loads(await asyncio.wait_for(  # type: ignore[no-any-return]
+                    self._to(sid).open.remote(sid, first, snapshot), CALL_S))
             except Exception as err:  # the replica died under us: the ring moves on
                 if asyncio.get_running_loop().time() > deadline:
                     raise
@@ -74,22 +78,31 @@ class Ingress:
             if reply.get("type") != "session":
                 await ws.close(1013)
                 return
-            state: dict[str, Any] = {"snapshot": None, "replica": reply.get("replica")}
+            state: dict[str, Any] = {"snapshot": None, "replica": reply.get("replica"),
+                                     "stream": new_session_id(), "lock": asyncio.Lock()}
             pump = asyncio.create_task(self._pump(ws, sid, first, state))
+            state["pump"] = pump
+            keeper = asyncio.create_task(self._keep(ws, sid, first, state))
             try:
                 while True:
                     text = await ws.receive_text()
-                    await ws.send_text(await self._handle(sid, text, first, state))
+                    await ws.send_text(await self._handle(ws, sid, text, first, state))
             finally:
-                pump.cancel()
+                state["closed"] = True
+                keeper.cancel()
+                state["pump"].cancel()
+                try:  # the replica keeps the session a while for a reconnect, then closes it
+                    await asyncio.wait_for(self._to(sid).leave.remote(sid, state["stream"]), CALL_S)
+                except Exception:  # noqa: BLE001 - its replica is gone already
+                    pass
         except WebSocketDisconnect:
             pass
 
-    async def _handle(self, sid: str, text: str, first: str, state: dict[str, Any]) -> str:
+    async def _handle(self, ws: WebSocket, sid: str, text: str, first: str, state: dict[str, Any]) -> str:
         deadline = asyncio.get_running_loop().time() + RETRY_S
         while True:
             try:
-                answer: str = await self._to(sid).handle.remote(sid, text)
+                answer: str = await asyncio.wait_for(self._to(sid).handle.remote(sid, text), CALL_S)
             except Exception:  # the replica died: the pump reopens the session
                 if asyncio.get_running_loop().time() > deadline:
                     raise
@@ -97,18 +110,45 @@ class Ingress:
                 continue
             if '"moved":true' not in answer:
                 return answer
-            await self._resume(sid, first, state)  # the id maps to another replica now
+            if await self._resume(sid, first, state) is not None:  # the id maps elsewhere now
+                state["pump"].cancel()
+                state["pump"] = asyncio.create_task(self._pump(ws, sid, first, state))
 
-    async def _resume(self, sid: str, first: str, state: dict[str, Any]) -> dict[str, Any]:
-        reply = await self._open(sid, first, state["snapshot"])
-        state["replica"] = reply.get("replica")
-        state["resumed"] = state.get("resumed", 0) + 1
-        return reply
+    async def _resume(self, sid: str, first: str, state: dict[str, Any], *, check: bool = True
+                      ) -> dict[str, Any] | None:
+        """Reopen the session where its id maps now, from its snapshot; None if it is there
+        already (``check``: another task of this connection may have moved it first)."""
+        async with state["lock"]:
+            try:
+                if check and await asyncio.wait_for(self._to(sid).touch.remote(sid), CALL_S):
+                    return None
+            except Exception:  # noqa: BLE001 - the ring still names a dead replica: open retries
+                pass
+            reply = await self._open(sid, first, state["snapshot"])
+            state["replica"] = reply.get("replica")
+            state["resumed"] = state.get("resumed", 0) + 1
+            return reply
+
+    async def _keep(self, ws: WebSocket, sid: str, first: str, state: dict[str, Any]) -> None:
+        """Touch the session every few seconds; if its id now maps to another replica (the ring
+        changed), move it there from its snapshot and stream from there."""
+        while True:
+            await asyncio.sleep(TOUCH_S)
+            try:
+                here = await asyncio.wait_for(self._to(sid).touch.remote(sid), CALL_S)
+            except Exception:  # noqa: BLE001 - no answer: its replica is gone, as far as we can tell
+                here = False
+            if not here and not state.get("closed"):
+                reply = await self._resume(sid, first, state)
+                if reply is not None:  # moved: stream from where it is now
+                    state["pump"].cancel()
+                    state["pump"] = asyncio.create_task(self._pump(ws, sid, first, state))
+                    await ws.send_text(json.dumps(reply, separators=(",", ":")))
 
     async def _pump(self, ws: WebSocket, sid: str, first: str, state: dict[str, Any]) -> None:
         while True:
             try:
-                stream: Any = self._to(sid).options(stream=True).events.remote(sid)
+                stream: Any = self._to(sid).options(stream=True).events.remote(sid, state["stream"])
                 async for batch in stream:
                     for text in batch:
                         if text.startswith('{"type":"snapshot"'):
@@ -117,11 +157,16 @@ class Ingress:
                             raise LookupError("moved")
                         else:
                             await ws.send_text(text)
+                # the stream ended: another connection took the session over, or it closed
+                await ws.close(1000, "session continued on another connection, or closed")
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # replica gone (or the id moved): resume from the snapshot
+                if state.get("closed"):
+                    return  # the client is gone: nothing to resume for
                 log.info("session %s: stream ended (%s); resuming", sid, type(err).__name__)
                 await asyncio.sleep(0.1)
-                reply = await self._resume(sid, first, state)
-                await ws.send_text(json.dumps(reply, separators=(",", ":")))
+                reply = await self._resume(sid, first, state, check=False)  # its replica is gone
+                if reply is not None:
+                    await ws.send_text(json.dumps(reply, separators=(",", ":")))

@@ -18,6 +18,7 @@ import support  # noqa: E402
 from moodscore.scale import build  # noqa: E402
 
 MOODS = [(0.9, 0.9), (-0.9, -0.9), (-0.9, 0.9), (0.9, -0.9)]
+GRACE = 5.0  # seconds a session waits for its client to come back
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     started = time.monotonic()
-    serve.run(build(replicas=2, replica_cpus=0.5, grace=60.0), name="moodscore", route_prefix="/")
+    serve.run(build(replicas=2, replica_cpus=0.5, grace=GRACE), name="moodscore", route_prefix="/")
     print(f"\nRay cluster and app up in {time.monotonic() - started:.1f} s")
     yield port
     serve.shutdown()
@@ -78,10 +79,14 @@ def test_sessions_spread_play_their_moods_and_resume_when_their_replica_dies(clu
         assert c.request({"type": "va", "valence": v, "arousal": a, "glide": 0}) == {"type": "ack"}
     support.wait_until(lambda: all(any(p["mood"] == list(MOODS[i % 4]) for p in c.of("phrase"))
                                    for i, c in enumerate(clients)), 60, "a phrase in each session's mood")
-    # a reconnect with the id lands on the replica that holds the session
+    # a client that leaves and comes back with its id lands on the replica holding its session
+    clients[0].ws.close()
+    time.sleep(0.5)
     again = Client(port, id=clients[0].info["id"])
     assert again.info["resumed"] and again.info["replica"] == clients[0].info["replica"]
-    again.ws.close()
+    since = time.monotonic()
+    support.wait_until(lambda: again.of("bar", since=since), 30, "bars for the session taken up again")
+    clients[0] = again
 
     victim = clients[0].info["replica"]
     on_victim = [i for i, c in enumerate(clients) if c.info["replica"] == victim]
@@ -105,3 +110,12 @@ def test_sessions_spread_play_their_moods_and_resume_when_their_replica_dies(clu
     support.wait_until(lambda: all(c.of("bar", since=since) for c in others), 30, "bars for the others")
     for c in clients:
         c.ws.close()
+    # sessions whose clients left for good are closed after the grace time, on every replica
+    hosts = serve.get_deployment_handle("SessionHost", app_name="moodscore")
+
+    def left_over() -> list[str]:
+        ids = {c.info["id"] for c in clients}
+        held = [hosts.options(session_id=sid).sessions.remote().result()["sessions"] for sid in ids]
+        return [sid for sessions in held for sid in sessions if sid in ids]
+
+    support.wait_until(lambda: not left_over(), GRACE + 20, "the sessions closed", lambda: str(left_over()))
