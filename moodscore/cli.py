@@ -161,17 +161,23 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--theme", type=Path, default=None, metavar="FILE", help=_THEME_HELP)
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
-    b.add_argument("suite", nargs="?", choices=["models", "realtime", "render", "track", "soak", "audio"],
-                   default="models")
+    b.add_argument("suite", nargs="?",
+                   choices=["models", "realtime", "render", "track", "soak", "audio", "sessions"], default="models")
     b.add_argument("--audio-device", default=None, metavar="NAME",
                    help="audio: also play the journey live on this device for --minutes")
     b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
-    b.add_argument("--minutes", type=_positive("--minutes"), default=10.0,
-                   help="realtime: length of the deadline session; soak: length of the soak")
+    b.add_argument("--minutes", type=_positive("--minutes"), default=None,
+                   help="realtime: length of the deadline session (10); sessions: of each run (1); "
+                        "soak: of the soak (10)")
     b.add_argument("--rate", type=_positive("--rate"), default=1000.0, help="soak: messages a second")
     b.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     b.add_argument("--phrases", type=_at_least("--phrases", 1), default=50)
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
+    b.add_argument("--sessions", default=None, metavar="N,N,...",
+                   help="sessions: counts to try (default: search from 100)")
+    b.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="sessions: the ABC graph")
+    b.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="sessions: rows per call")
+    b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="sessions: where the models run")
     s = sub.add_parser("serve", help="play live: OSC and WebSocket in, MIDI out")
     s.add_argument("--osc-host", default="127.0.0.1")
     s.add_argument("--osc-port", type=_at_least("--osc-port", 1), default=9000)
@@ -207,8 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("--midi-port", required=True, help="the output whose name contains NAME")
 
     r = sub.add_parser("render", help="temp-score a film cue sheet (JSON, CSV or OpenTimelineIO) to MIDI, and WAV")
-    r.add_argument("cues", type=Path, help="cue sheet: .json, .otio/.otioz, or .csv with --fps")
-    r.add_argument("-o", "--output", type=_writable, required=True, help="Standard MIDI File to write")
+    r.add_argument("cues", type=Path, nargs="+", help="cue sheet: .json, .otio/.otioz, or .csv with --fps "
+                                                     "(several with --ray)")
+    r.add_argument("--ray", action="store_true", help="render the sheets as Ray tasks (pip install "
+                                                      "'.[scale]'); -o is then the folder for <sheet>.mid")
+    r.add_argument("-o", "--output", type=Path, required=True,
+                   help="Standard MIDI File to write (with --ray: the folder)")
     r.add_argument("--wav", type=_writable, default=None, help="also render audio with FluidSynth")
     r.add_argument("--fps", default=None, help="frame rate: 23.976, 24, 25, 29.97 (drop-frame), "
                    "29.97ndf or 30; required for CSV, overrides JSON's frame_rate")
@@ -244,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--seconds", type=arg_type("run_s", "--seconds"), default=None,
                    help="stop after S seconds")
 
+    _host_parser(sub)
+    _scale_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every message and event")
 
     m = sub.add_parser("demo", help="hear it: a web page with a mood pad, piano roll, notation and "
@@ -275,6 +287,49 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
     return p
+
+
+def _host_parser(sub) -> None:
+    h = sub.add_parser("host", help="many sessions in one process: one per WebSocket connection, "
+                                    "MIDI to each as events")
+    h.add_argument("--host", default="127.0.0.1")
+    h.add_argument("--port", type=_at_least("--port", 1), default=8765)
+    h.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=1000,
+                   help="sessions held at once; beyond it a session is refused with the reason")
+    h.add_argument("--rate", type=_at_least("--rate", 1), default=50, help="messages a second per session")
+    h.add_argument("--burst", type=_at_least("--burst", 1), default=100, help="messages a session may send at once")
+    h.add_argument("--idle-timeout", type=_at_least("--idle-timeout", 1), default=600,
+                   help="seconds without a message before a session is closed")
+    h.add_argument("--model", choices=["abc", "lstm"], default="abc", help="for sessions that name none")
+    h.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="the ABC model's batched graph (int8: faster; rows then share quantization ranges)")
+    h.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="rows per model call")
+    h.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    h.add_argument("--preset", type=Path, default=None)
+
+
+def _scale_parser(sub) -> None:
+    c = sub.add_parser("scale", help="many machines: moodscore host as a Ray Serve application (scale extra)")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=_at_least("--port", 1), default=8000)
+    c.add_argument("--address", default=None, help="a Ray cluster to join (default: start one here)")
+    c.add_argument("--replicas", type=_at_least("--replicas", 1), default=None,
+                   help="a fixed number of session hosts (default: autoscale on sessions)")
+    c.add_argument("--max-replicas", type=_at_least("--max-replicas", 1), default=8)
+    c.add_argument("--sessions-per-replica", type=_at_least("--sessions-per-replica", 1), default=200,
+                   help="the autoscaler's target")
+    c.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=500, help="per replica")
+    c.add_argument("--model", choices=["abc", "lstm"], default="abc")
+
+
+def _host(args: argparse.Namespace) -> None:
+    from .host.core import HostLimits
+    from .host.server import HostOptions, run
+
+    limits = HostLimits(max_sessions=args.max_sessions, rate=args.rate, burst=args.burst,
+                        idle_timeout=args.idle_timeout)
+    run(HostOptions(host=args.host, port=args.port, model=args.model, precision=args.precision,
+                    max_batch=args.max_batch, preset=args.preset, device=args.device, limits=limits))
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -368,12 +423,23 @@ def _bench(args: argparse.Namespace) -> None:
         from .audio import bench as audio_bench
 
         audio_bench.run(model="lstm" if args.model == "all" else args.model, changes=args.changes,
-                        minutes=args.minutes if args.audio_device else 0.0, device=args.audio_device)
+                        minutes=(args.minutes or 10.0) if args.audio_device else 0.0, device=args.audio_device)
         return
     if args.suite == "track":
         from .track import bench as track_bench
 
         track_bench.run()
+        return
+    if args.suite == "sessions":
+        from .host import bench as sessions_bench
+
+        try:
+            counts = [int(x) for x in args.sessions.split(",")] if args.sessions else None
+        except ValueError:
+            raise CliError(f"moodscore bench: --sessions must be counts like 200,400, got {args.sessions!r}") from None
+        sessions_bench.run(minutes=args.minutes or 1.0, sessions=counts,
+                           precision=args.precision, model="abc" if args.model == "all" else args.model,
+                           max_batch=args.max_batch, device=args.device)
         return
     if args.suite == "render":
         from .film import bench as render_bench
@@ -383,13 +449,13 @@ def _bench(args: argparse.Namespace) -> None:
     if args.suite == "soak":
         from . import bench_soak
 
-        bench_soak.run(args.minutes, rate=args.rate, model="abc" if args.model == "all" else args.model)
+        bench_soak.run(args.minutes or 10.0, rate=args.rate, model="abc" if args.model == "all" else args.model)
         return
     if args.suite == "realtime":
         from . import bench_realtime
 
         bench_realtime.run(model="abc" if args.model == "all" else args.model, changes=args.changes,
-                           minutes=args.minutes)
+                           minutes=args.minutes or 10.0)
         return
     from .bench import run_bench
 
@@ -450,7 +516,16 @@ def _render(args: argparse.Namespace) -> None:
 
     from .arranger.styles import load_style
 
-    sheet = cuesheet.load(args.cues, args.fps)  # every cue checked before anything is made
+    if args.ray:
+        _render_ray(args)
+        return
+    if len(args.cues) != 1:
+        raise CliError("moodscore render: one cue sheet at a time; several with --ray")
+    try:
+        args.output = _writable(str(args.output))
+    except argparse.ArgumentTypeError as err:
+        raise CliError(f"moodscore render: argument -o/--output: {err}") from None
+    sheet = cuesheet.load(args.cues[0], args.fps)  # every cue checked before anything is made
     template = load_preset(args.preset) if args.preset else Template()
     style = load_style(args.style)
     from .music import Meter
@@ -470,6 +545,43 @@ def _render(args: argparse.Namespace) -> None:
           f"({report.speed:.0f}x real time)")
     if report.wav is not None:
         print(f"wrote {report.wav}")
+
+
+def _render_ray(args: argparse.Namespace) -> None:
+    if args.wav is not None:
+        raise CliError("moodscore render: --wav is not available with --ray; render MIDI, then audio")
+    if args.output.exists() and not args.output.is_dir():
+        raise CliError(f"moodscore render: with --ray, -o is a folder for <sheet>.mid; {args.output} is a file")
+    try:
+        from .scale.render import render_sheets
+    except ImportError as err:
+        raise CliError("moodscore render: --ray needs Ray: pip install 'moodscore[scale]'") from err
+    for path in render_sheets(list(args.cues), args.output, fps=args.fps, model=args.model, seed=args.seed,
+                              preset=args.preset):
+        print(f"wrote {path}")
+
+
+def _scale(args: argparse.Namespace) -> None:
+    try:
+        import ray
+        from ray import serve
+
+        from .scale import build
+    except ImportError as err:
+        raise CliError("moodscore scale: needs Ray Serve: pip install 'moodscore[scale]'") from err
+    import time
+
+    ray.init(address=args.address, include_dashboard=False)
+    serve.start(http_options={"host": args.host, "port": args.port})
+    serve.run(build(replicas=args.replicas, max_replicas=args.max_replicas,
+                    sessions_per_replica=args.sessions_per_replica, max_sessions=args.max_sessions,
+                    model=args.model), name="moodscore", route_prefix="/")
+    print(f"moodscore scale: ws://{args.host}:{args.port}/ (Ray Serve); Ctrl-C stops", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        serve.shutdown()
 
 
 def _track(args: argparse.Namespace) -> None:
@@ -559,7 +671,7 @@ def _styles(args: argparse.Namespace) -> None:
 
 COMMANDS = {"data": _data, "train": _train, "export": _export, "generate": _generate, "bench": _bench,
             "evaluate": _evaluate, "serve": _serve, "render": _render, "schema": _schema, "demo": _demo,
-            "track": _track, "panic": _panic, "styles": _styles}
+            "track": _track, "panic": _panic, "styles": _styles, "host": _host, "scale": _scale}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,5 +19,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-pip install -q -e ".[train,test,film,tracker]"
+pip install -q -e ".[train,test,film,tracker,scale]"
 python -m pytest -q "$@"

@@ -11,9 +11,9 @@ Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_rep
 ``Message`` (the union of :class:`VAMessage`, :class:`ValenceMessage`, :class:`ArousalMessage`,
 :class:`StingerMessage`, :class:`TransitionMessage`, :class:`TempoMessage`, :class:`PlayMessage`,
 :class:`StopMessage`, :class:`SubscribeMessage`, :class:`IntensityMessage`, :class:`StyleMessage`,
-:class:`ThemeMessage`),
-:class:`BeatEvent`, :class:`BarEvent`,
-:class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
+:class:`ThemeMessage`, :class:`SessionMessage`, :class:`StatsMessage`),
+:class:`BeatEvent`, :class:`BarEvent`, :class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`,
+:class:`SessionReply`, :class:`StatsReply`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
 ``MAX_JSON_BYTES``, ``REJECT_KINDS``, ``AUDIO_HEADER``, :func:`pack_audio`, :func:`unpack_audio`.
 
 Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
@@ -40,6 +40,15 @@ with, and is heard from the next bar.
 mode the mood asks for; ``stop`` with ``at`` ``bar`` or ``phrase`` closes on an authentic
 cadence and a final chord at that boundary, then stops and silences; plain ``stop`` (or
 ``at`` ``now``) stops at once.
+
+``moodscore host`` (many sessions in one process, WebSocket only) adds two more: a connection
+opens its session first, every field optional, ``id`` to resume one, and may ask for figures::
+
+    {"type": "session", "seed": 7, "model": "abc", "style": "folk", "transition": "bar"}
+    {"type": "stats"}
+
+answered with ``{"type": "session", "id": ..., ...}`` (:class:`SessionReply`) and
+``{"type": "stats", "phrases": ..., "misses": ..., ...}`` (:class:`StatsReply`).
 
 Events for subscribers: beat, bar, phrase (all three by default) and, from ``moodscore demo``,
 midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent;
@@ -240,15 +249,40 @@ class ThemeMessage(_Message):
                    AfterValidator(_check_theme)]
 
 
+# --- many sessions in one process (moodscore host), WebSocket only --------------------------
+_NAME = r"^[A-Za-z0-9_-]+$"
+
+
+class SessionMessage(_Message):
+    """Open this connection's session (moodscore host); with ``id``, resume that session."""
+
+    type: Literal["session"] = "session"
+    seed: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=2**31 - 1,
+                                                  description="an integer in [0, 2147483647]")
+    model: Literal["abc", "lstm"] | None = Field(default=None, description="abc or lstm")
+    style: str | None = Field(default=None, min_length=1, max_length=64, pattern=_NAME,
+                              description="a style name, 1 to 64 characters from A-Z a-z 0-9 _ -")
+    transition: Literal["immediate", "beat", "bar", "phrase"] | None = Field(
+        default=None, description="one of " + ", ".join(TRANSITION_MODES))
+    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=_NAME,
+                           description="a session id to resume, 1 to 64 characters from A-Z a-z 0-9 _ -")
+
+
+class StatsMessage(_Message):
+    """Ask for this session's figures (moodscore host)."""
+
+    type: Literal["stats"] = "stats"
+
+
 Message = Annotated[VAMessage | ValenceMessage | ArousalMessage | StingerMessage
                     | TransitionMessage | TempoMessage | PlayMessage | StopMessage
-                    | SubscribeMessage | IntensityMessage | StyleMessage | ThemeMessage,
-                    Field(discriminator="type")]
+                    | SubscribeMessage | IntensityMessage | StyleMessage | ThemeMessage
+                    | SessionMessage | StatsMessage, Field(discriminator="type")]
 _MESSAGES: dict[str, type[BaseModel]] = {
     m.model_fields["type"].default: m
     for m in (VAMessage, ValenceMessage, ArousalMessage, StingerMessage, TransitionMessage,
               TempoMessage, PlayMessage, StopMessage, SubscribeMessage, IntensityMessage,
-              StyleMessage, ThemeMessage)}
+              StyleMessage, ThemeMessage, SessionMessage, StatsMessage)}
 MESSAGE_TYPES = tuple(_MESSAGES)
 
 
@@ -311,9 +345,42 @@ class MidiOutEvent(_Out):
         description="the MIDI messages sent then, in order, each as its 1 to 3 bytes")
 
 
+class SessionReply(_Out):
+    """The answer to a session message: the session this connection now speaks to."""
+
+    type: Literal["session"] = "session"
+    id: str = Field(description="send it in a later session message to resume this session")
+    seed: int
+    model: str
+    transition: str
+    style: str | None = None
+    resumed: bool = Field(default=False, description="true when an existing session was resumed")
+
+
+class LeadFigures(_Out):
+    p50: float | None = Field(default=None, description="half the phrases were ready this early or more")
+    p99: float | None = Field(default=None, description="99% of the phrases were ready this early or more")
+    min: float | None = None
+
+
+class StatsReply(_Out):
+    """The answer to a stats message: this session's figures."""
+
+    type: Literal["stats"] = "stats"
+    id: str
+    phrases: int = Field(description="phrases generated for this session")
+    misses: int = Field(description="bars that had no phrase in time and played a variation")
+    late: int = Field(description="phrases that arrived after they were due")
+    lead_ms: LeadFigures = Field(description="how long before it was due each phrase was ready, ms "
+                                             "(negative: late)")
+    bars: int = Field(description="bars played")
+    messages: int = Field(description="messages received")
+    rejected: int = Field(description="messages refused (bad input or over the rate)")
+
+
 Event = Annotated[BeatEvent | BarEvent | PhraseEvent | MidiOutEvent, Field(discriminator="type")]
-Outgoing = Annotated[Ack | ErrorReply | BeatEvent | BarEvent | PhraseEvent | MidiOutEvent,
-                     Field(discriminator="type")]
+Outgoing = Annotated[Ack | ErrorReply | BeatEvent | BarEvent | PhraseEvent | MidiOutEvent
+                     | SessionReply | StatsReply, Field(discriminator="type")]
 _EVENTS: dict[str, type[BaseModel]] = {"beat": BeatEvent, "bar": BarEvent, "phrase": PhraseEvent,
                                        "midi": MidiOutEvent}
 

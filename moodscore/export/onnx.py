@@ -7,7 +7,10 @@ returns ``logits (B,T,V), present_k, present_v`` with P+T positions; ``lstm.onnx
 prefill and each incremental step. A JSON model card is written beside each graph.
 Needs torch and onnx.
 
-Public API: :func:`export_abc`, :func:`export_lstm`, :func:`export_all`, ``OPSET``.
+``abc.batch.onnx`` is the batched step for many decodings at once (:func:`export_abc_batched`).
+
+Public API: :func:`export_abc`, :func:`export_abc_batched`, :func:`export_lstm`, :func:`export_all`,
+``OPSET``.
 """
 from __future__ import annotations
 
@@ -112,6 +115,79 @@ def _quantize(src: Path, dst: Path, cfg: AbcConfig) -> dict:
             "max_abs_logit_difference_vs_fp32": round(worst, 4)}
 
 
+def export_abc_batched(checkpoint: Path, out_dir: Path) -> Path:
+    """``abc.batch.onnx``: the batched step of :class:`~moodscore.models.transformer_slots.SlotAbc`
+    for the many-session worker, and ``abc.batch.int8.onnx``. Their weights are not stored twice:
+    each initializer refers to the identical bytes inside ``abc.onnx`` (``abc.int8.onnx``) as ONNX
+    external data, found there by content, so the batched graphs are small files and can only run
+    the very weights of the single-session graphs (export those first)."""
+    from ..models.transformer_slots import SlotAbc
+
+    model, ckpt = load_checkpoint(checkpoint)
+    if not isinstance(model, AbcTransformer):
+        raise ModelError(f"{checkpoint} is not an ABC transformer checkpoint")
+    cfg = model.cfg
+    hd = cfg.n_embd // cfg.n_head
+    keys = [torch.zeros(2, cfg.n_head, hd, 4) for _ in range(cfg.n_layer)]
+    values = [torch.zeros(2, cfg.n_head, 4, hd) for _ in range(cfg.n_layer)]
+    args = (torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
+            torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 2), torch.ones(2, 4, dtype=torch.bool),
+            torch.zeros(2, dtype=torch.long), *keys, *values)
+    cache = [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+    inputs = ["idx", "barpos", "pos", "va", "past_mask", "last", *cache]
+    outputs = ["logits", "new_k", "new_v"]
+    bt = {0: "batch", 1: "time"}
+    axes = {"idx": bt, "barpos": bt, "pos": bt, "va": {0: "batch"}, "past_mask": {0: "batch", 1: "slots"},
+            "last": {0: "batch"}, "logits": {0: "batch"}, "new_k": {0: "batch", 4: "time"},
+            "new_v": {0: "batch", 3: "time"},
+            **{name: {0: "batch", 3 if name.startswith("past_k") else 2: "slots"} for name in cache}}
+    fp32 = out_dir / "abc.batch.onnx"
+    _export(SlotAbc(model).eval(), args, fp32.with_suffix(".full.onnx"), inputs, outputs, axes)
+    try:
+        _share_weights(fp32.with_suffix(".full.onnx"), out_dir / "abc.onnx", fp32)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32.with_suffix(".full.onnx")), str(out_dir / "abc.batch.int8.full.onnx"),
+                         weight_type=QuantType.QInt8)
+        _share_weights(out_dir / "abc.batch.int8.full.onnx", out_dir / "abc.int8.onnx",
+                       out_dir / "abc.batch.int8.onnx")
+    finally:
+        for tmp in (fp32.with_suffix(".full.onnx"), out_dir / "abc.batch.int8.full.onnx"):
+            tmp.unlink(missing_ok=True)
+    card_path = out_dir / "abc.json"
+    card = json.loads(card_path.read_text())
+    card["batched"] = {"fp32": fp32.name, "int8": "abc.batch.int8.onnx", "inputs": inputs, "outputs": outputs}
+    _write_card(card_path, card)
+    return fp32
+
+
+def _share_weights(src: Path, donor: Path, dst: Path, *, inline_below: int = 1024) -> None:
+    """Write ``src`` as ``dst`` with every initializer of ``inline_below`` bytes or more stored as a
+    reference to the same bytes inside ``donor`` (a file beside it); ModelError if one is not there."""
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    graph = onnx.load(str(src))
+    blob = donor.read_bytes()
+    for tensor in graph.graph.initializer:
+        raw = onnx.numpy_helper.to_array(tensor).tobytes()
+        if len(raw) < inline_below:
+            continue
+        at = blob.find(raw)
+        if at < 0:
+            raise ModelError(f"initializer {tensor.name} of {src.name} is not in {donor.name}: "
+                             "export the single-session graphs from the same checkpoint first")
+        for kind in ("float_data", "int32_data", "int64_data"):
+            tensor.ClearField(kind)  # type: ignore[arg-type]
+        tensor.raw_data = b"x"  # set_external_data insists on a raw_data field, then it goes
+        set_external_data(tensor, location=donor.name, offset=at, length=len(raw))
+        tensor.ClearField("raw_data")
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+    tmp = dst.with_suffix(".onnx.tmp")
+    tmp.write_bytes(graph.SerializeToString())
+    tmp.replace(dst)
+
+
 def export_lstm(checkpoint: Path, out_dir: Path) -> Path:
     model, ckpt = load_checkpoint(checkpoint)
     if not isinstance(model, MelodyLstm):
@@ -177,6 +253,8 @@ def export_all(runs: Path, out_dir: Path, data_dir: Path | None = None) -> list[
     for name, fn in (("abc", export_abc), ("lstm", export_lstm)):
         if (runs / f"{name}.pt").exists():
             done.append(fn(runs / f"{name}.pt", out_dir))
+            if name == "abc":
+                done.append(export_abc_batched(runs / "abc.pt", out_dir))
             if reference is not None:
                 card_path = out_dir / f"{name}.json"
                 card = json.loads(card_path.read_text())

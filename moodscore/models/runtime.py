@@ -11,12 +11,16 @@ can be drawn, and a bar line only when the bar is full, so every phrase is whole
 valid ABC by construction.
 
 Public API: :func:`providers`, :func:`weights_dir`, :func:`load_card`, :func:`load_generator`,
-:class:`AbcGenerator`, :class:`LstmGenerator`, :class:`OrtAbcBackend`, :class:`OrtLstmBackend`.
+:class:`AbcGenerator`, :class:`LstmGenerator`, :class:`AbcAsk`, :class:`OrtAbcBackend`,
+:class:`OrtLstmBackend`. Each generator's ``decode`` is its loop as a coroutine without a model,
+so that one loop serves both a single backend and the batched worker.
 """
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -111,6 +115,17 @@ class OrtAbcBackend:
         return logits[0, -1]
 
 
+@dataclass(frozen=True)
+class AbcAsk:
+    """What the decoding loop wants fed next: ``ids`` and ``barpos`` (T,) at absolute positions
+    ``start``..``start+T-1``; ``prefill``: on an empty cache (the loop restarts from scratch)."""
+
+    ids: np.ndarray
+    barpos: np.ndarray
+    start: int
+    prefill: bool
+
+
 class AbcGenerator:
     """Bar-by-bar constrained decoding of ABC phrases that continue the previous phrase."""
 
@@ -156,13 +171,29 @@ class AbcGenerator:
     def next_phrase(self, context: Phrase | None, valence: float, arousal: float, *,
                     mode: str, meter: Meter = Meter(), bars: int = 4,
                     rng: np.random.Generator) -> Phrase:
+        va = np.array([[valence, arousal]], dtype=np.float32)
+        decoding = self.decode(context, mode=mode, meter=meter, bars=bars, rng=rng)
+        ask = next(decoding)
+        try:
+            while True:
+                if ask.prefill:
+                    self.backend.reset()
+                ask = decoding.send(self.backend.step(ask.ids[None], ask.barpos[None], va))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def decode(self, context: Phrase | None, *, mode: str, meter: Meter = Meter(), bars: int = 4,
+               rng: np.random.Generator) -> Generator[AbcAsk, np.ndarray, Phrase]:
+        """The decoding loop, without a model: it yields what to feed (:class:`AbcAsk`), is sent
+        the last position's logits, and returns the phrase. ``next_phrase`` drives it with one
+        backend; :mod:`moodscore.models.batched` drives many at once in one batched graph."""
         if bars < 1:
             raise ConfigError(f"bars must be >= 1, got {bars}")
-        va = np.array([[valence, arousal]], dtype=np.float32)
         prompt = self._prompt(context, meter, mode, self.block // 2)
         state = BarState(meter, key_signature(mode))
         out: list[str] = []
-        logits = self._prefill(prompt, meter, va)
+        logits = yield self._prefill(prompt, meter)
+        cached = len(prompt)
         done = 0
         while done < bars:
             masked = np.where(self.allowed(state.remaining), logits, -np.inf)
@@ -176,19 +207,21 @@ class AbcGenerator:
             out.append(tok)
             if done == bars:
                 break
-            if self.backend.cached + 1 > self.block:  # out of positions: restart on this phrase
-                logits = self._prefill(self.vocab.header(meter, mode) + out, meter, va)
+            if cached + 1 > self.block:  # out of positions: restart on this phrase
+                restart = self.vocab.header(meter, mode) + out
+                logits = yield self._prefill(restart, meter)
+                cached = len(restart)
                 continue
-            ids = np.array([[self.vocab.index[tok]]], dtype=np.int64)
-            logits = self.backend.step(ids, np.array([[pos]], dtype=np.int64), va)
+            logits = yield AbcAsk(np.array([self.vocab.index[tok]], dtype=np.int64),
+                                  np.array([pos], dtype=np.int64), cached, False)
+            cached += 1
         notes, _ = tokens_to_notes(out, meter, mode)
         return Phrase(notes, bars, meter, 0, mode, body_to_abc(out), out)
 
-    def _prefill(self, prompt: list[str], meter: Meter, va: np.ndarray) -> np.ndarray:
-        self.backend.reset()
-        ids = np.array([self.vocab.encode(prompt)], dtype=np.int64)
-        pos = np.array([bar_positions(prompt, meter, header=4)], dtype=np.int64)
-        return self.backend.step(ids, pos, va)
+    def _prefill(self, prompt: list[str], meter: Meter) -> AbcAsk:
+        ids = np.array(self.vocab.encode(prompt), dtype=np.int64)
+        pos = np.array(bar_positions(prompt, meter, header=4), dtype=np.int64)
+        return AbcAsk(ids, pos, 0, True)
 
 
 def _split_bars(tokens: list[str]) -> list[list[str]]:
@@ -255,16 +288,30 @@ class LstmGenerator:
     def next_phrase(self, context: Phrase | None, valence: float, arousal: float, *,
                     mode: str, meter: Meter = Meter(), bars: int = 4,
                     rng: np.random.Generator) -> Phrase:
+        va = np.array([[valence, arousal]], dtype=np.float32)
+        decoding = self.decode(context, valence, arousal, mode=mode, meter=meter, bars=bars, rng=rng)
+        rows = next(decoding)
+        self.backend.reset()
+        try:
+            while True:
+                rows = decoding.send(self.backend.step(rows[None], va))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def decode(self, context: Phrase | None, valence: float, arousal: float, *, mode: str,
+               meter: Meter = Meter(), bars: int = 4, rng: np.random.Generator
+               ) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
+        """The sampling loop, without a model: it yields the (T, 3) note rows to feed next (the
+        first from a fresh state), is sent the last position's (pitch logits, timing), and
+        returns the phrase; as :meth:`AbcGenerator.decode`."""
         if bars < 1:
             raise ConfigError(f"bars must be >= 1, got {bars}")
-        va = np.array([[valence, arousal]], dtype=np.float32)
         score = emotion_score(mode, valence, arousal, self.mix)
-        self.backend.reset()
         if context is not None and context.notes:
             rows = notes_to_steps(context.notes[-32:])
         else:
             rows = np.array([[72.0, 0.0, 1.0]], dtype=np.float32)  # a tonic to start from
-        logits, timing = self.backend.step(rows[None].astype(np.float32), va)
+        logits, timing = yield rows.astype(np.float32)
         bar_ticks, end = meter.ticks, bars * meter.ticks
         onset = 0
         starts: list[int] = []
@@ -283,8 +330,7 @@ class LstmGenerator:
             pitches.append(pitch)
             lengths.append(_quantize(float(timing[1]), bar_left, rng))
             step_beats = (onset - starts[-2]) / TICKS_PER_BEAT if len(starts) > 1 else 0.0
-            row = np.array([[[pitch, step_beats, lengths[-1] / TICKS_PER_BEAT]]], dtype=np.float32)
-            logits, timing = self.backend.step(row, va)
+            logits, timing = yield np.array([[pitch, step_beats, lengths[-1] / TICKS_PER_BEAT]], dtype=np.float32)
         notes = [Note(p, s / TICKS_PER_BEAT, d / TICKS_PER_BEAT) for p, s, d in zip(pitches, starts, lengths)]
         tokens = notes_to_tokens(notes, meter, mode, bars)
         return Phrase(notes, bars, meter, 0, mode, body_to_abc(tokens), tokens)

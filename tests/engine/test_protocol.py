@@ -313,7 +313,7 @@ def test_schema_names_every_incoming_message_and_outgoing_event():
     json.dumps(schema)  # plain JSON
     incoming = schema["incoming"]
     assert set(incoming["discriminator"]["mapping"]) == set(MESSAGE_TYPES)
-    assert set(schema["outgoing"]["discriminator"]["mapping"]) == {"ack", "error", "beat", "bar",
+    assert set(schema["outgoing"]["discriminator"]["mapping"]) == {"ack", "error", "beat", "bar", "session", "stats",
                                                                    "phrase", "midi"}
     defs = incoming["$defs"]
     for name in defs:

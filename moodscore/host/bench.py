@@ -1,0 +1,229 @@
+"""``moodscore bench sessions``: how many sessions one core holds in real time, and what they cost.
+
+A benchmark that prints a table, not a test. Run it pinned to one core (``taskset -c 1``).
+
+1. Phrases per second against batch size (1 to 256) for the batched graphs: the ABC
+   transformer at fp32 and int8, the LSTM at fp32. Each phrase is 4 bars that continue a
+   previous phrase, with moods all over the plane.
+2. Sessions held: :class:`~moodscore.host.core.HostCore` with N sessions on the wall clock and
+   its one :class:`~moodscore.host.worker.GenerationWorker`, exactly as ``moodscore host`` runs
+   them, minus the sockets (each session's output is encoded to JSON text and counted, not
+   sent). Sessions join at ``ramp`` a second, each in a mood of its own that moves every 20-40 s
+   (a new mood regenerates the rest of the phrase), at 120 BPM and at the fastest mood tempo.
+   A count is held when, over the run, no bar missed its phrase and the tick loop sent 99% of
+   due events within ``tick_slack`` ms. (Phrases that came after their deadline are counted
+   too; a mood change just before a bar line asks for bars due at once, which then start one
+   bar later, as in ``moodscore serve``: late, but no bar without its phrase.) The count doubles while it holds,
+   then is bisected (``--sessions`` gives counts to try instead).
+3. For each count: p50/p99 of phrase lead time (ready before due), CPU (of the process) and
+   RSS per session (beyond the models and a full batch's buffers, set up before the runs).
+
+The last line states the sessions held per core.
+
+Public API: :func:`run`, :func:`throughput`, :func:`hold`.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import time
+from typing import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.protocol import TempoMessage, VAMessage
+from ..engine.template import Template, controls
+from ..models.batched import Job, load_batched
+from ..models.runtime import load_generator
+from ..music import Meter
+from .core import HostCore, HostLimits, HostSession
+from .worker import GenerationWorker
+
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _jobs(name: str, n: int, seed: int = 0) -> list[Job]:
+    rng = np.random.default_rng(seed)
+    contexts = []
+    single = load_generator(name, precision="fp32")
+    context = None
+    for i in range(8):
+        context = single.next_phrase(context, 0.5, 0.2, mode=controls(0.5, 0.2).mode, meter=Meter(4, 4),
+                                     bars=4, rng=np.random.default_rng(i))
+        contexts.append(context)
+    jobs = []
+    for i in range(n):
+        v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+        jobs.append(Job(contexts[i % len(contexts)], v, a, controls(v, a).mode, Meter(4, 4), 4,
+                        int(rng.integers(0, 10**6))))
+    return jobs
+
+
+def throughput(name: str, precision: str, batch: int, *, device: str = "cpu", rounds: int = 1) -> float:
+    """Phrases a second decoding ``batch`` phrases at once, ``rounds`` times."""
+    model = load_batched(name, precision=precision, max_batch=batch, prefer_gpu=device == "cuda")
+    model.run(_jobs(name, min(batch, 4), seed=99))  # warm up
+    jobs = _jobs(name, batch * rounds, seed=batch)
+    start = time.perf_counter()
+    model.run(jobs)
+    return len(jobs) / (time.perf_counter() - start)
+
+
+@dataclass
+class Held:
+    sessions: int
+    bpm: float
+    seconds: float
+    misses: int
+    late: int
+    phrases: int
+    lead_p50: float
+    lead_p99: float
+    tick_p99_ms: float
+    tick_max_ms: float
+    cpu_per_session_ms: float  # CPU ms per second of music, per session
+    generation_share: float  # of that CPU, the generation worker's
+    rss_per_session_kb: float
+    mean_batch: float
+    ok: bool
+
+
+def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: str = "abc",
+         max_batch: int = 64, ramp: float = 25.0, tick: float = 0.005, tick_slack: float = 25.0,
+         device: str = "cpu", models: dict | None = None, seed: int = 0) -> Held:
+    """Run ``n`` sessions at ``bpm`` for ``seconds`` of wall time after they have all joined
+    (``ramp`` a second, each with 2 s from joining to its first note)."""
+    models = models or {model: load_batched(model, precision=precision, max_batch=max_batch,
+                                            prefer_gpu=device == "cuda")}
+    sent = [0]
+
+    def sink(text: str) -> None:
+        sent[0] += len(text)
+
+    core: HostCore
+    worker = GenerationWorker(models, lambda jobs: core.delivered(jobs),
+                              still_wanted=lambda job: core.still_wanted(job))
+    core = HostCore(worker.submit, limits=HostLimits(max_sessions=n, start_delay=2.0),
+                    template=Template(), default_model=model)
+    worker.start()
+    rng = np.random.default_rng(seed)
+    rss0 = _rss_mb()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    from ..engine.protocol import SessionMessage
+
+    sessions: list[HostSession] = []
+    moves: list[tuple[float, int]] = []  # (when, session index): its next mood change
+    end = None
+    rss_all = rss0
+    try:
+        while True:
+            now = time.perf_counter()
+            while len(sessions) < n and len(sessions) < (now - t0) * ramp + 1:
+                s = core.open(SessionMessage(seed=len(sessions)), sink)
+                core.handle(s, TempoMessage(bpm=bpm))
+                v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+                core.handle(s, VAMessage(valence=v, arousal=a, glide=0.0))
+                s.bucket.tokens = 1e9  # the bench is its own client
+                heapq.heappush(moves, (now + float(rng.uniform(20, 40)), len(sessions)))
+                sessions.append(s)
+            if end is None and len(sessions) == n:
+                end = now + seconds
+                rss_all = _rss_mb()
+            if end is not None and now >= end:
+                break
+            while moves and moves[0][0] <= now:
+                _, i = heapq.heappop(moves)
+                v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+                core.handle(sessions[i], VAMessage(valence=v, arousal=a))
+                heapq.heappush(moves, (now + float(rng.uniform(20, 40)), i))
+            core.tick(now)
+            time.sleep(max(0.0, tick - (time.perf_counter() - now)))
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+    finally:
+        worker.close()
+    misses = sum(s.conductor.misses for s in sessions)
+    late = sum(s.late for s in sessions)
+    phrases = sum(s.phrases for s in sessions)
+    leads = np.array([x for s in sessions for x in s.leads]) if phrases else np.zeros(1)
+    lag = np.array(core.lags) * 1000 if core.lags else np.zeros(1)
+    # late phrases are reported, not counted against: a bar-mode rewrite asked for just before its
+    # bar line is late by design and its material starts one bar later (no bar goes without)
+    ok = misses == 0 and float(np.percentile(lag, 99)) <= tick_slack
+    return Held(n, bpm, seconds, misses, late, phrases, float(np.percentile(leads, 50)),
+                float(np.percentile(leads, 1)), float(np.percentile(lag, 99)), float(lag.max()),
+                cpu / wall / n * 1000, worker.cpu / max(cpu, 1e-9), (rss_all - rss0) * 1024 / n, float(np.mean(worker.batch_rows or [0])), ok)
+
+
+def _fastest_bpm(template: Template) -> float:
+    return max(controls(v, a, template).tempo_bpm for v in (-1, 0, 1) for a in (-1, 0, 1))
+
+
+def _print_held(h: Held) -> None:
+    print(f"{h.sessions:8d} {h.bpm:6.0f} {h.seconds:6.0f} {h.phrases:8d} {h.misses:6d} {h.late:5d} "
+          f"{h.lead_p50:9.0f} {h.lead_p99:9.0f} {h.tick_p99_ms:8.1f} {h.tick_max_ms:8.1f} "
+          f"{h.cpu_per_session_ms:8.2f} {100 * h.generation_share:5.0f}% {h.rss_per_session_kb:8.1f} "
+          f"{h.mean_batch:6.1f}  {'held' if h.ok else 'NOT held'}",
+          flush=True)
+
+
+def _search(attempt: Callable[[int], bool], start: int, counts: list[int] | None) -> int:
+    """The largest count that holds: ``counts`` as given, else doubling from ``start``, then bisecting."""
+    if counts:
+        return max([n for n in counts if attempt(n)], default=0)
+    lo, hi, n = 0, None, start
+    while True:
+        if attempt(n):
+            lo = n
+        else:
+            hi = n
+        if hi is None:
+            n *= 2
+        elif hi - lo <= max(25, lo // 8):
+            return lo
+        else:
+            n = (lo + hi) // 2
+
+
+def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: str = "fp32",
+        model: str = "abc", max_batch: int = 64, device: str = "cpu", batches: tuple[int, ...] = BATCHES,
+        start: int = 100) -> int:
+    """Print the table; return the sessions held per core (the smaller of the two tempos)."""
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    logging.getLogger("moodscore.engine.conductor").setLevel(logging.ERROR)  # misses are counted
+    print(f"moodscore bench sessions: {model}, {precision}, max batch {max_batch}, device {device}, "
+          f"cores {affinity} ({'one core' if len(affinity) == 1 else 'pin it: taskset -c 1'}), "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("\nphrases/s (4 bars each) against batch size")
+    print("   batch " + "".join(f"{b:>8d}" for b in batches))
+    for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32")):
+        rates = [throughput(name, prec, b, device=device) for b in batches]
+        print(f"{name:>4} {prec:<4}" + "".join(f"{r:8.0f}" for r in rates), flush=True)
+    models = {model: load_batched(model, precision=precision, max_batch=max_batch, prefer_gpu=device == "cuda")}
+    models[model].run(_jobs(model, max_batch))  # a full batch first: its buffers are the models' cost
+    print(f"\nsessions held in real time for {minutes:g} min each, after all joined. cpu: ms per second of music "
+          "per session (gen: the generation worker's share); rss: KB per session beyond the models and a "
+          "full batch; lead: ms phrases were ready before due (p50, 1st percentile); tick: ms due output "
+          "waited; batch: mean rows per model call")
+    print("sessions    bpm      s  phrases misses  late  lead p50  lead p01 tick p99 tick max "
+          "cpu ms/s   gen   rss KB  batch")
+    held = {}
+    for bpm in (120.0, _fastest_bpm(Template())):
+        def attempt(n: int, bpm: float = bpm) -> bool:
+            h = hold(n, bpm, minutes * 60, precision=precision, model=model, max_batch=max_batch,
+                     device=device, models=models)
+            _print_held(h)
+            return h.ok
+
+        held[bpm] = _search(attempt, start, sessions)
+    worst = min(held.values())
+    print(f"\nsessions held per core: {worst} at {' and '.join(f'{b:g} BPM: {n}' for b, n in held.items())}")
+    return worst
+

@@ -1,0 +1,359 @@
+"""Many sessions in one process, with no sockets: the core of ``moodscore host``.
+
+A :class:`HostSession` is one listener's music: today's :class:`~moodscore.engine.conductor.Conductor`,
+a heap of its timed output not yet due, its counters and its limits. No thread of its own:
+:meth:`HostCore.tick` drives every session from one loop. Each session is woken only when it
+has something to do: its conductor advances every ``advance_every`` seconds (its lookahead is
+longer, so nothing is scheduled late), and its output is flushed when due. One heap of wake-up
+times holds all sessions, so a tick costs the sessions due, not all of them.
+
+Phrase requests become :class:`~moodscore.models.batched.Job` s with the time their first bar
+must be scheduled, for the one :class:`~moodscore.host.worker.GenerationWorker`; finished jobs
+come back through a thread-safe queue drained by the tick. Output is text for the session's
+``send``: each MIDI message when it is due, as a ``midi`` event with its own time (the
+listener's own synth plays it), and the beat, bar and phrase events it subscribed to. A cut (a transition that
+re-anchors, or stop) drops what was scheduled after it and ends the notes sounding then.
+
+A session's bad input, its flood of messages or its disappearance touches only that session;
+a closed session leaves nothing behind (its jobs hold only its id).
+
+Public API: :class:`HostCore`, :class:`HostSession`, :class:`HostLimits`, :class:`HostFull`,
+:class:`SessionTag`, :func:`session_style`.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..arranger.styles import Style, builtin
+from ..engine.conductor import UNIT, Callback, Conductor, Cut, MidiEvent
+from ..engine.protocol import (
+    PlayMessage,
+    SessionMessage,
+    SessionReply,
+    StatsMessage,
+    StatsReply,
+    SubscribeMessage,
+    ack,
+    event_json,
+)
+from ..engine.session import apply
+from ..engine.template import Template
+from ..errors import ConfigError
+from ..models.batched import Job
+
+log = logging.getLogger(__name__)
+Send = Callable[[str], None]
+# MIDI status bytes by the conductor's event kinds (a table, so no mido object per message)
+STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_change": 0xC0}
+ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
+
+
+class HostFull(ConfigError):
+    """No room for another session (``--max-sessions``)."""
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    max_sessions: int = 1000
+    rate: float = 50.0  # messages a second per session, on average
+    burst: int = 100  # messages a session may send at once
+    idle_timeout: float = 600.0  # seconds without a message before the session is closed
+    start_delay: float = 0.5  # seconds from opening to the first note: the first phrase's time
+
+    def __post_init__(self) -> None:
+        if self.max_sessions < 1 or self.rate <= 0 or self.burst < 1 or self.idle_timeout <= 0 \
+                or self.start_delay < 0:
+            raise ConfigError("host limits: max_sessions >= 1, rate > 0, burst >= 1, idle_timeout > 0 "
+                              f"and start_delay >= 0, got {self}")
+
+
+@dataclass(frozen=True)
+class SessionTag:
+    """What a job carries back: the session's id (never the session), its request, its model."""
+
+    session: str
+    request: int
+    model: str
+
+
+def session_style(name: str | None) -> Style | None:
+    """The built-in style a session's ``style`` names (None: the default). A client names one of
+    ``moodscore styles``; style files stay the operator's (the host opens no file a client names)."""
+    if name is None:
+        return None
+    styles = builtin()
+    if name not in styles:
+        raise ConfigError(f"style must be one of {', '.join(styles)}, got {name!r}")
+    return styles[name]
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, float(burst), float(burst), now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class HostSession:
+    def __init__(self, sid: str, msg: SessionMessage, template: Template, send: Send, now: float,
+                 limits: HostLimits, default_model: str) -> None:
+        self.id, self.send = sid, send
+        self.model = msg.model or default_model
+        self.seed = msg.seed if msg.seed is not None else 0
+        self.style = msg.style
+        self.conductor = Conductor(template=template, style=session_style(msg.style), seed=self.seed,
+                                   transition=msg.transition or "bar")
+        self.kinds: frozenset[str] = frozenset()  # beat, bar, phrase events asked for; midi always
+        self.pending: list[tuple[float, int, MidiEvent | Callback]] = []
+        self.sounding: Counter[tuple[int, int]] = Counter()
+        self.bucket = _Bucket(limits.rate, limits.burst, now)
+        self.last_input = now
+        self.next_advance = now
+        self.wake = float("inf")
+        self._seq = itertools.count()
+        self.phrases = self.late = self.bars = self.messages = self.rejected = 0
+        self.leads: deque[float] = deque(maxlen=512)  # ms, the last phrases'
+        self.conductor.play(now + limits.start_delay)
+
+    # -- output --------------------------------------------------------------------------------
+    def queue(self, item: MidiEvent | Callback) -> None:
+        heapq.heappush(self.pending, (item.time, next(self._seq), item))
+
+    def cut(self, at: float) -> None:
+        """Drop what was to sound at or after ``at``; the notes sounding then end at ``at``."""
+        kept = [p for p in self.pending if p[0] < at]
+        on = Counter(self.sounding)
+        for _, _, item in kept:
+            if isinstance(item, MidiEvent) and item.kind in ("note_on", "note_off"):
+                on[(item.channel, item.data1)] += 1 if item.kind == "note_on" else -1
+        heapq.heapify(kept)
+        self.pending = kept
+        for (channel, pitch), n in on.items():
+            for _ in range(max(0, n)):
+                self.queue(MidiEvent(at, "note_off", channel, pitch, 0))
+
+    def flush(self, now: float) -> None:
+        """Send what is due: the MIDI messages of one time as one ``midi`` event, and the beat and
+        bar events, in time order."""
+        data: list[list[int]] = []
+        at = 0.0
+        while self.pending and self.pending[0][0] <= now:
+            t, _, item = heapq.heappop(self.pending)
+            if data and (t != at or not isinstance(item, MidiEvent)):
+                self._midi(at, data)
+                data = []
+            if isinstance(item, MidiEvent):
+                at = t
+                status = STATUS[item.kind] | item.channel
+                data.append([status, item.data1] if item.kind == "program_change"
+                            else [status, item.data1, item.data2])
+                if item.kind == "note_on":
+                    self.sounding[(item.channel, item.data1)] += 1
+                elif item.kind == "note_off":
+                    key = (item.channel, item.data1)
+                    self.sounding[key] -= 1
+                    if self.sounding[key] <= 0:
+                        del self.sounding[key]
+            else:  # trusted internal dicts: plain JSON, no validation on the hot path
+                self.send(json.dumps(item.event, separators=(",", ":")))
+        if data:
+            self._midi(at, data)
+
+    def _midi(self, at: float, data: list[list[int]]) -> None:
+        self.send(json.dumps({"type": "midi", "time": round(at, 6), "data": data}, separators=(",", ":")))
+
+    def panic(self, now: float) -> None:
+        self.pending.clear()
+        self.sounding.clear()
+        self._midi(now, ALL_NOTES_OFF)
+
+    # -- figures -------------------------------------------------------------------------------
+    def stats(self) -> str:
+        leads = np.array(self.leads) if self.leads else None
+        figures = {"p50": round(float(np.percentile(leads, 50)), 1), "p99": round(float(np.percentile(leads, 1)), 1),
+                   "min": round(float(leads.min()), 1)} if leads is not None else {}
+        return StatsReply(id=self.id, phrases=self.phrases, misses=self.conductor.misses, late=self.late,
+                          lead_ms=figures, bars=self.bars, messages=self.messages,  # type: ignore[arg-type]
+                          rejected=self.rejected).model_dump_json()
+
+    def reply(self, resumed: bool = False) -> str:
+        return SessionReply(id=self.id, seed=self.seed, model=self.model, transition=self.conductor.transition,
+                            style=self.style, resumed=resumed).model_dump_json()
+
+
+class HostCore:
+    """Every session of a host, driven by :meth:`tick` on one thread (the caller's loop)."""
+
+    def __init__(self, submit: Callable[[Job], None], *, limits: HostLimits = HostLimits(),
+                 template: Template | None = None, default_model: str = "abc",
+                 advance_every: float = 0.05, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.submit, self.limits, self.template = submit, limits, template or Template()
+        self.default_model, self.advance_every, self.clock = default_model, advance_every, clock
+        self.sessions: dict[str, HostSession] = {}
+        self.refused = 0
+        self.lags: deque[float] = deque(maxlen=20000)  # seconds due output waited for its tick
+        self._wakes: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._done: deque[list[Job]] = deque()  # from the worker thread; deque appends are atomic
+        self._lock = threading.Lock()
+
+    # -- sessions ------------------------------------------------------------------------------
+    def open(self, msg: SessionMessage, send: Send) -> HostSession:
+        """A new session for ``msg`` (HostFull or ConfigError say why not)."""
+        if len(self.sessions) >= self.limits.max_sessions:
+            self.refused += 1
+            raise HostFull(f"host is full: {len(self.sessions)} sessions, the most it holds "
+                           f"(--max-sessions {self.limits.max_sessions}); try again later")
+        sid = msg.id or secrets.token_urlsafe(9)
+        if sid in self.sessions:
+            raise ConfigError(f"session {sid!r} is open on another connection")
+        now = self.clock()
+        session = HostSession(sid, msg, self.template, send, now, self.limits, self.default_model)
+        self.sessions[sid] = session
+        self._schedule(session, now)
+        return session
+
+    def close(self, sid: str) -> None:
+        """Forget a session at once (its connection is gone: nothing is sent)."""
+        session = self.sessions.pop(sid, None)
+        if session is not None:
+            session.conductor.stop(self.clock())
+            session.pending.clear()
+
+    def handle(self, session: HostSession, msg: object) -> str:
+        """Apply a validated message of ``session``'s; the reply text (ConfigError: refused)."""
+        now = self.clock()
+        session.messages += 1
+        session.last_input = now
+        if not session.bucket.take(now):
+            session.rejected += 1
+            raise ConfigError(f"too many messages: at most {self.limits.rate:g} a second "
+                              f"({self.limits.burst} at once); this one was dropped")
+        if isinstance(msg, StatsMessage):
+            return session.stats()
+        if isinstance(msg, SessionMessage):
+            raise ConfigError(f"this connection already has session {session.id!r}")
+        if isinstance(msg, SubscribeMessage):
+            session.kinds = frozenset(msg.events) - {"midi"}
+            return ack()
+        if isinstance(msg, PlayMessage):  # as the first play: the first phrase has time to be made
+            if not session.conductor.playing:
+                session.conductor.play(now + self.limits.start_delay)
+        else:
+            for cut in apply(session.conductor, msg, now):  # a stop: note-offs now, then the panic
+                session.cut(cut.time)
+                session.flush(now)
+                session.panic(now)
+        session.next_advance = now  # requests and re-anchors go out at the next tick
+        self._schedule(session, now)
+        return ack()
+
+    def idle(self, now: float) -> list[str]:
+        """Sessions that sent nothing for ``idle_timeout`` seconds (the caller closes them)."""
+        return [sid for sid, s in self.sessions.items() if now - s.last_input > self.limits.idle_timeout]
+
+    # -- generation ----------------------------------------------------------------------------
+    def delivered(self, jobs: list[Job]) -> None:
+        """Finished jobs, from any thread."""
+        self._done.append(jobs)
+
+    def still_wanted(self, job: Job) -> bool:
+        """For the worker thread: whether a job's session is open and still wants its bars."""
+        tag: SessionTag = job.tag
+        session = self.sessions.get(tag.session)
+        return session is not None and session.conductor.wanted(tag.request)
+
+    def _deliver(self, now: float) -> None:
+        while self._done:
+            for job in self._done.popleft():
+                tag: SessionTag = job.tag
+                session = self.sessions.get(tag.session)
+                if session is None:
+                    continue
+                if job.phrase is None:
+                    log.error("session %s: generating bars failed: %s", tag.session, job.error)
+                    continue
+                lead = (job.deadline - now) * 1000
+                if session.conductor.deliver(tag.request, job.phrase):
+                    session.phrases += 1
+                    session.leads.append(lead)
+                    if lead < 0:
+                        session.late += 1
+
+    def _requests(self, session: HostSession) -> None:
+        c = session.conductor
+        for req in c.requests():
+            span = c.span(req.id)
+            if span is None:
+                continue
+            # when the request's first bar must be scheduled: its first unit, less the lookahead
+            first_unit = c._anchor + span[0] * c.unit_per_bar  # noqa: SLF001 - read only
+            deadline = c.clock.time_at(first_unit * UNIT) - c.lookahead
+            self.submit(Job.of(req, deadline, SessionTag(session.id, req.id, session.model)))
+
+    # -- time ----------------------------------------------------------------------------------
+    def _schedule(self, session: HostSession, now: float) -> None:
+        wake = session.next_advance
+        if session.pending:
+            wake = min(wake, session.pending[0][0])
+        if wake < session.wake:
+            session.wake = wake
+            heapq.heappush(self._wakes, (wake, next(self._seq), session.id))
+
+    def tick(self, now: float | None = None) -> int:
+        """Run every session that is due; return how many ran."""
+        now = self.clock() if now is None else now
+        self._deliver(now)
+        ran = 0
+        while self._wakes and self._wakes[0][0] <= now:
+            wake, _, sid = heapq.heappop(self._wakes)
+            session = self.sessions.get(sid)
+            if session is None or wake != session.wake:
+                continue  # closed, or woken earlier since
+            ran += 1
+            if session.pending and session.pending[0][0] <= now:  # how late output is found due
+                self.lags.append(now - session.pending[0][0])
+            if now >= session.next_advance:
+                self._requests(session)  # first: bars asked for by input since, as offline
+                if self._done:
+                    self._deliver(now)
+                self._advance(session, now)
+                session.next_advance = now + self.advance_every
+            session.flush(now)
+            session.wake = float("inf")
+            self._schedule(session, now)
+        return ran
+
+    def _advance(self, session: HostSession, now: float) -> None:
+        for item in session.conductor.advance(now):
+            if isinstance(item, Cut):
+                session.cut(item.time)
+            elif isinstance(item, MidiEvent):
+                session.queue(item)
+            elif isinstance(item, Callback):
+                kind = item.event["type"]
+                if kind == "bar":
+                    session.bars += 1
+                if kind not in session.kinds:
+                    continue
+                if kind == "phrase":  # as soon as it is scheduled, so a display can show it
+                    session.send(event_json(item.event))
+                else:
+                    session.queue(item)

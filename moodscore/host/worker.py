@@ -1,0 +1,153 @@
+"""One generation worker for every session: earliest deadline first, batched across sessions.
+
+Sessions hand in :class:`~moodscore.models.batched.Job` s (a conductor request with the time its
+first bar must be scheduled). One thread runs them: the queue is a heap ordered by deadline,
+jobs join a model's batch between steps as rows free up (continuous batching), so a new request
+waits one step, not for a whole batch to finish. A job is not started before ``lazy`` seconds
+from its deadline unless half a batch is waiting; when one starts, the jobs due in the
+``gather`` seconds after it start with it: jobs then share model calls (a call costs little
+more for 32 rows than for one) instead of trickling through one by one. A job whose deadline is near
+(``urgent`` seconds) joins even when the batch is full, up to twice ``max_batch``, rather than
+wait for a row to finish. Rows due within ``urgent`` seconds step on their own, in a small
+batch that runs fast, until they are done: batching never holds up a phrase that is nearly
+due (the others have seconds in hand). Jobs whose session no longer wants them (``still_wanted``) are dropped
+before any work. Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
+
+The worker holds the GIL while it samples (Python, per row); the tick loop must not wait long
+for it: :func:`share_the_gil` makes threads take turns every millisecond (Python's default is
+5 ms), which keeps the tick within a few ms of due.
+
+Public API: :class:`GenerationWorker`, :func:`share_the_gil`.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import sys
+import threading
+import time
+from typing import Callable
+
+from ..models.batched import BatchedAbc, BatchedLstm, Job
+
+log = logging.getLogger(__name__)
+
+
+SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may take it
+
+
+def share_the_gil() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+class GenerationWorker:
+    def __init__(self, models: dict[str, BatchedAbc | BatchedLstm], deliver: Callable[[list[Job]], None],
+                 *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 1.5,
+                 lazy: float = 3.0, gather: float = 4.0, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.models, self.deliver, self.still_wanted = models, deliver, still_wanted
+        self.urgent, self.lazy, self.gather, self.clock = urgent, lazy, gather, clock
+        self._heap: list[tuple[float, int, Job]] = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._stop = False
+        self.done = 0
+        self.dropped = 0
+        self.failed = 0
+        self.batch_rows: list[int] = []  # rows per model call, the last 1000
+        self.cpu = 0.0  # CPU seconds the worker thread has used
+        self._thread = threading.Thread(target=self._run, name="moodscore-host-generate", daemon=True)
+
+    def start(self) -> "GenerationWorker":
+        share_the_gil()
+        self._thread.start()
+        return self
+
+    def submit(self, job: Job) -> None:
+        with self._cv:
+            heapq.heappush(self._heap, (job.deadline, next(self._seq), job))
+            self._cv.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def queued(self) -> int:
+        return len(self._heap)
+
+    def in_flight(self) -> int:
+        return sum(len(m) for m in self.models.values())
+
+    def _admit(self) -> None:
+        now = self.clock()
+        with self._cv:
+            held = []
+            horizon = None  # once one job is due to start, those due in the next `gather` s join it
+            while self._heap:
+                deadline, seq, job = self._heap[0]
+                if horizon is None:
+                    horizon = now + self.lazy + (self.gather if deadline - now <= self.lazy else 0.0)
+                if deadline > horizon and len(self._heap) < self._fill:
+                    break  # not due yet: it waits for others, to share their model calls
+                model = self.models[_model_of(job)]
+                room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)
+                if not room:
+                    held.append(heapq.heappop(self._heap))  # another model may still have room
+                    continue
+                heapq.heappop(self._heap)
+                if not self.still_wanted(job):
+                    self.dropped += 1
+                    continue
+                if not model.admit(job, force=True):
+                    self.failed += 1
+                    self.deliver([job])
+            for item in held:
+                heapq.heappush(self._heap, item)
+
+    @property
+    def _fill(self) -> int:
+        return max(1, min(m.max_batch for m in self.models.values()) // 2)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stop and not self.in_flight():
+                    if self._heap:
+                        wait = self._heap[0][0] - self.lazy - self.clock()
+                        if wait <= 0 or len(self._heap) >= self._fill:
+                            break
+                        self._cv.wait(wait)
+                    else:
+                        self._cv.wait()
+                if self._stop:
+                    return
+            self.cpu = time.thread_time()
+            self._admit()
+            soon = self.clock() + self.urgent
+            for model in self.models.values():
+                if not len(model):
+                    continue
+                model.promote(soon)
+                rows = model.active
+                try:
+                    finished = model.step()
+                except Exception:  # a model call that fails fails its rows, not the worker
+                    log.exception("batched %s step failed; %d rows dropped", model.name, rows)
+                    finished = [r.job for r in model.rows]
+                    for job in finished:
+                        job.error = job.error or RuntimeError("model step failed")
+                    model.rows.clear()
+                    model.urgent = 0
+                self.batch_rows.append(rows)
+                del self.batch_rows[:-1000]
+                if finished:
+                    self.done += len(finished)
+                    self.deliver(finished)
+
+
+def _model_of(job: Job) -> str:
+    return getattr(job.tag, "model", "abc")

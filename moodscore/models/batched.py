@@ -1,0 +1,370 @@
+"""Many decodings in one batched ONNX Runtime step: the generation side of ``moodscore host``.
+
+Each job is one phrase request (the conductor's :class:`~moodscore.engine.conductor.Request`).
+Its decoding is the generator's own loop (``AbcGenerator.decode`` / ``LstmGenerator.decode``),
+constrained per row exactly as alone; this module only feeds many such loops at once. Rows join
+and leave between steps (continuous batching), each at its own position:
+
+- ABC transformer: ``abc.batch.onnx`` (:mod:`moodscore.models.transformer_slots`) over a slot
+  buffer of keys and values, one slot per row, with a mask of each row's cached positions.
+  Prompts are prefilled together, right-padded; then one step advances every row by a token.
+- LSTM: ``lstm.onnx`` as it is (its batch axis is dynamic): rows' states are stacked per step;
+  contexts are prefilled in groups of equal length, so no row ever sees padding.
+
+A row's numbers do not depend on the other rows, so a phrase decoded in a batch has the same
+notes as decoded alone with the same seed (the test holds this for both models). The int8
+graphs quantize activations per call over the whole batch, so at int8 that holds only alone.
+
+Public API: :class:`Job`, :class:`BatchedAbc`, :class:`BatchedLstm`, :func:`load_batched`.
+"""
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, ModelError
+from ..music import Meter, Phrase
+from .runtime import (
+    MODELS,
+    PRECISIONS,
+    AbcAsk,
+    AbcGenerator,
+    LstmGenerator,
+    _session,
+    load_card,
+    model_file,
+    weights_dir,
+)
+
+
+@dataclass
+class Job:
+    """One phrase to decode; ``deadline`` orders the queue (earliest first), ``tag`` is the caller's."""
+
+    context: Phrase | None
+    valence: float
+    arousal: float
+    mode: str
+    meter: Meter
+    bars: int
+    seed: int
+    deadline: float = 0.0
+    tag: Any = None
+    phrase: Phrase | None = None
+    error: Exception | None = None
+    steps: int = 0  # model calls this job took part in
+
+    @classmethod
+    def of(cls, request: Any, deadline: float = 0.0, tag: Any = None) -> "Job":
+        return cls(request.context, request.valence, request.arousal, request.mode, request.meter,
+                   request.bars, request.seed, deadline, tag)
+
+
+@dataclass
+class _Row:
+    job: Job
+    loop: Generator[Any, Any, Phrase]
+    ask: Any
+    va: np.ndarray
+    cached: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _start(row_loop: Generator[Any, Any, Phrase], job: Job) -> Any:
+    try:
+        return next(row_loop)
+    except Exception as err:  # a bad request fails alone
+        job.error = err
+        return None
+
+
+class _Batched:
+    """Rows in flight; subclasses run one model call per kind of ask."""
+
+    name = ""
+
+    def __init__(self, max_batch: int) -> None:
+        if max_batch < 1:
+            raise ConfigError(f"max_batch must be >= 1, got {max_batch}")
+        self.max_batch = max_batch
+        self.rows: list[_Row] = []
+        self.urgent = 0  # rows[:urgent] are near their deadlines: while any is, only they step
+        self.calls = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def free(self) -> int:
+        return self.max_batch - len(self.rows)
+
+    def admit(self, job: Job, force: bool = False) -> bool:
+        """Start decoding ``job`` (``force``: even beyond ``max_batch``); False (and ``job.error``
+        set) if it failed at once."""
+        if not self.free and not force:
+            raise ConfigError(f"batch is full ({self.max_batch} rows)")
+        loop = self._loop(job)
+        ask = _start(loop, job)
+        if ask is None:
+            return False
+        self._add(_Row(job, loop, ask, np.array([job.valence, job.arousal], np.float32)))
+        return True
+
+    def _add(self, row: _Row) -> None:
+        self.rows.append(row)
+
+    def _move(self, src: int, dst: int) -> None:
+        self.rows[dst] = self.rows[src]
+
+    def _swap(self, i: int, j: int) -> None:
+        self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
+
+    def _remove(self, row: _Row) -> None:
+        """Drop ``row``: the last urgent row fills its place, the last row that one's, so the rows
+        stay one block with the urgent ones first."""
+        i = self.rows.index(row)
+        if i < self.urgent:
+            self.urgent -= 1
+            if i != self.urgent:
+                self._move(self.urgent, i)
+            i = self.urgent
+        last = len(self.rows) - 1
+        if i != last:
+            self._move(last, i)
+        self.rows.pop()
+
+    def promote(self, before: float) -> int:
+        """Make every row due before ``before`` urgent (earliest deadline first: they alone step,
+        in a small fast batch, until they are done); return how many are urgent."""
+        for i in range(self.urgent, len(self.rows)):
+            if self.rows[i].job.deadline < before:
+                if i != self.urgent:
+                    self._swap(i, self.urgent)
+                self.urgent += 1
+        return self.urgent
+
+    @property
+    def active(self) -> int:
+        """Rows the next step runs: the urgent ones if any, else all."""
+        return self.urgent or len(self.rows)
+
+    def _send(self, row: _Row, value: Any) -> bool:
+        """Give a row its model output; True while it goes on, False when it finished."""
+        row.job.steps += 1
+        try:
+            row.ask = row.loop.send(value)
+            return True
+        except StopIteration as done:
+            row.job.phrase = done.value
+        except Exception as err:  # noqa: BLE001 - a failing row fails alone
+            row.job.error = err
+        return False
+
+    def _loop(self, job: Job) -> Generator[Any, Any, Phrase]:
+        raise NotImplementedError
+
+    def step(self) -> list[Job]:
+        """Advance every row by one model call; return the jobs that finished (or failed)."""
+        raise NotImplementedError
+
+    def run(self, jobs: list[Job]) -> list[Job]:
+        """Decode ``jobs`` to the end, ``max_batch`` at a time, in order of admission."""
+        waiting = list(jobs)
+        while waiting or self.rows:
+            while waiting and self.free:
+                self.admit(waiting.pop(0))
+            if self.rows:
+                self.step()
+        return jobs
+
+
+class BatchedAbc(_Batched):
+    name = "abc"
+
+    def __init__(self, generator: AbcGenerator, session: Any, max_batch: int = 64) -> None:
+        super().__init__(max_batch)
+        self.generator, self.session = generator, session
+        c = generator.card["config"]
+        self.layers, self.heads, self.hd = c["n_layer"], c["n_head"], c["n_embd"] // c["n_head"]
+        self.slots = generator.block
+        self._k: list[np.ndarray] = []  # per layer (rows, H, hd, S): keys stored transposed
+        self._v: list[np.ndarray] = []  # per layer (rows, H, S, hd)
+        self._grow(0)
+
+    def _loop(self, job: Job) -> Generator[AbcAsk, np.ndarray, Phrase]:
+        return self.generator.decode(job.context, mode=job.mode, meter=job.meter, bars=job.bars,
+                                     rng=np.random.default_rng(job.seed))
+
+    def _grow(self, n: int) -> None:
+        """Slot buffers for ``n`` rows (np.zeros pages in only what is written)."""
+        have = self._k[0].shape[0] if self._k else -1
+        if have >= n:
+            return
+        size = max(n, min(self.max_batch, 2 * max(have, 4)))
+        k = [np.zeros((size, self.heads, self.hd, self.slots), np.float32) for _ in range(self.layers)]
+        v = [np.zeros((size, self.heads, self.slots, self.hd), np.float32) for _ in range(self.layers)]
+        for new, old in zip(k + v, self._k + self._v):
+            new[: old.shape[0]] = old
+        self._k, self._v = k, v
+
+    def _add(self, row: _Row) -> None:
+        super()._add(row)
+        self._grow(len(self.rows))
+
+    def _move(self, src: int, dst: int) -> None:
+        super()._move(src, dst)
+        for buf in self._k + self._v:
+            buf[dst] = buf[src]
+
+    def _swap(self, i: int, j: int) -> None:
+        super()._swap(i, j)
+        for buf in self._k + self._v:
+            buf[[i, j]] = buf[[j, i]]
+
+    def _feed(self, n: int, ids: np.ndarray, barpos: np.ndarray, pos: np.ndarray, va: np.ndarray,
+              mask: np.ndarray, last: np.ndarray, slots: int) -> list[np.ndarray]:
+        feed = {"idx": ids, "barpos": barpos, "pos": pos, "va": va, "past_mask": mask, "last": last}
+        for i in range(self.layers):
+            if slots:
+                feed[f"past_k{i}"], feed[f"past_v{i}"] = self._k[i][:n], self._v[i][:n]
+            else:
+                feed[f"past_k{i}"] = np.zeros((n, self.heads, self.hd, 0), np.float32)
+                feed[f"past_v{i}"] = np.zeros((n, self.heads, 0, self.hd), np.float32)
+        self.calls += 1
+        return self.session.run(None, feed)  # type: ignore[no-any-return]
+
+    def _prefill(self, index: list[int]) -> None:
+        rows = [self.rows[i] for i in index]
+        T = max(len(r.ask.ids) for r in rows)
+        n = len(rows)
+        ids = np.zeros((n, T), np.int64)
+        barpos = np.zeros((n, T), np.int64)
+        for j, r in enumerate(rows):
+            ids[j, : len(r.ask.ids)] = r.ask.ids
+            barpos[j, : len(r.ask.ids)] = r.ask.barpos
+        logits, new_k, new_v = self._feed(
+            n, ids, barpos, np.broadcast_to(np.arange(T), (n, T)).copy(), np.stack([r.va for r in rows]),
+            np.zeros((n, 0), bool), np.array([len(r.ask.ids) - 1 for r in rows], np.int64), 0)
+        for j, (i, r) in enumerate(zip(index, rows)):
+            t = len(r.ask.ids)
+            for layer in range(self.layers):
+                self._k[layer][i, :, :, :t] = new_k[j, layer, :, :, :t]
+                self._v[layer][i, :, :t] = new_v[j, layer, :, :t]
+            r.cached = t
+            r.extra["logits"] = logits[j]
+
+    def step(self) -> list[Job]:
+        n = self.active
+        rows = self.rows[:n]
+        prefill = [i for i, r in enumerate(rows) if r.ask.prefill]
+        if prefill:
+            self._prefill(prefill)
+        else:  # rows just prefilled sample first; every row steps in the next call
+            ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
+            barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
+            start = np.array([r.ask.start for r in rows], np.int64)
+            mask = np.arange(self.slots)[None, :] < np.array([r.cached for r in rows])[:, None]
+            logits, new_k, new_v = self._feed(n, ids, barpos, start[:, None], np.stack([r.va for r in rows]),
+                                              mask, np.zeros(n, np.int64), self.slots)
+            index = np.arange(n)
+            for layer in range(self.layers):
+                self._k[layer][index, :, :, start] = new_k[:, layer, :, :, 0]
+                self._v[layer][index, :, start] = new_v[:, layer, :, 0]
+            for j, r in enumerate(rows):
+                r.cached = int(start[j]) + 1
+                r.extra["logits"] = logits[j]
+        done = []
+        for r in rows:  # every row that got logits this call samples now
+            out = r.extra.pop("logits", None)
+            if out is not None and not self._send(r, out):
+                done.append(r)
+        for r in done:
+            self._remove(r)
+        return [r.job for r in done]
+
+
+class BatchedLstm(_Batched):
+    name = "lstm"
+
+    def __init__(self, generator: LstmGenerator, session: Any, max_batch: int = 64) -> None:
+        super().__init__(max_batch)
+        self.generator, self.session = generator, session
+        c = generator.card["config"]
+        self.layers, self.hidden = c["layers"], c["hidden"]
+
+    def _loop(self, job: Job) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
+        return self.generator.decode(job.context, job.valence, job.arousal, mode=job.mode, meter=job.meter,
+                                     bars=job.bars, rng=np.random.default_rng(job.seed))
+
+    def _add(self, row: _Row) -> None:
+        zero = np.zeros((self.layers, self.hidden), np.float32)
+        row.extra.update(h=zero, c=zero, fresh=True)
+        super()._add(row)
+
+    def _call(self, rows: list[_Row]) -> None:
+        notes = np.stack([r.ask for r in rows])  # (n, T, 3): all of one length
+        h = np.stack([r.extra["h"] for r in rows], axis=1)
+        c = np.stack([r.extra["c"] for r in rows], axis=1)
+        logits, timing, h, c = self.session.run(None, {
+            "notes": notes, "va": np.stack([r.va for r in rows]), "h": h, "c": c})
+        self.calls += 1
+        for j, r in enumerate(rows):
+            r.extra.update(h=h[:, j], c=c[:, j], fresh=False, out=(logits[j, -1], timing[j, -1]))
+
+    def step(self) -> list[Job]:
+        rows = self.rows[: self.active]
+        fresh = [r for r in rows if r.extra["fresh"]]
+        groups: dict[int, list[_Row]] = {}
+        for r in fresh:  # prefill: equal lengths together, so no row is padded
+            groups.setdefault(len(r.ask), []).append(r)
+        for group in groups.values():
+            self._call(group)
+        if not fresh:
+            self._call(rows)
+        done = []
+        for r in rows:
+            out = r.extra.pop("out", None)
+            if out is not None and not self._send(r, out):
+                done.append(r)
+        for r in done:
+            self._remove(r)
+        return [r.job for r in done]
+
+
+def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp32", threads: int = 1,
+                 prefer_gpu: bool = True, max_batch: int = 64) -> BatchedAbc | BatchedLstm:
+    """The shipped model ``name`` as a batched decoder (fp32 by default: see the module note)."""
+    if name not in MODELS:
+        raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    folder = folder or weights_dir()
+    card = load_card(name, folder)
+    if name == "abc":
+        batched = card.get("batched")
+        if not batched or precision not in batched:
+            raise ModelError(f"model card {folder / 'abc.json'} names no batched {precision} graph: "
+                             "run `moodscore export`")
+        session = _session(folder / batched[precision], threads, prefer_gpu)
+        # the generator only lends its decoding loop, vocabulary and masks: no session of its own
+        return BatchedAbc(AbcGenerator(_NoBackend(), card), session, max_batch)
+    path = model_file(name, card, folder, precision)
+    session = _session(path, threads, prefer_gpu)
+    return BatchedLstm(LstmGenerator(_NoBackend(), card), session, max_batch)
+
+
+class _NoBackend:
+    """Stands in for a backend where only ``decode`` is used."""
+
+    cached = 0
+
+    def reset(self) -> None:
+        raise ModelError("a batched decoder's generator runs no model of its own")
+
+    def step(self, *args: Any) -> Any:
+        raise ModelError("a batched decoder's generator runs no model of its own")
+

@@ -1,0 +1,20 @@
+"""Bad arguments to host, bench sessions and render --ray: one line, exit status 2."""
+from __future__ import annotations
+
+import pytest
+
+from moodscore.cli import main
+
+
+@pytest.mark.parametrize("args, message", [
+    (["host", "--max-sessions", "0"], "--max-sessions must be an integer >= 1, got 0"),
+    (["host", "--rate", "-3"], "--rate must be an integer >= 1"),
+    (["host", "--precision", "fp16"], "invalid choice: 'fp16'"),
+    (["bench", "sessions", "--sessions", "100,lots"], "--sessions must be counts like 200,400"),
+    (["render", "a.json", "b.json", "-o", "x.mid"], "one cue sheet at a time; several with --ray"),
+    (["render", "--ray", "a.json", "-o", "out", "--wav", "x.wav"], "--wav is not available with --ray"),
+])
+def test_bad_arguments_get_one_line_and_status_2(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err

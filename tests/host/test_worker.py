@@ -1,0 +1,44 @@
+"""The one generation worker: earliest deadline first, late starts that gather jobs, drops."""
+from __future__ import annotations
+
+import threading
+import time
+
+from moodscore.host.core import SessionTag
+from moodscore.host.worker import GenerationWorker
+from moodscore.models.batched import Job, load_batched
+from moodscore.music import Meter
+
+
+def _job(i: int, deadline: float) -> Job:
+    return Job(None, 0.5, 0.5, "maj", Meter(4, 4), 2, i, deadline, SessionTag(f"s{i}", i, "lstm"))
+
+
+def test_jobs_start_by_deadline_gather_those_due_soon_and_skip_the_unwanted():
+    done: list[tuple[float, Job]] = []
+    lock = threading.Lock()
+
+    def deliver(jobs: list[Job]) -> None:
+        with lock:
+            done.extend((time.perf_counter(), j) for j in jobs)
+
+    unwanted = {3}
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=16)}, deliver, lazy=0.5, gather=1.0,
+                              still_wanted=lambda job: job.seed not in unwanted).start()
+    try:
+        t0 = time.perf_counter()
+        jobs = [_job(0, t0 + 2.0), _job(1, t0 + 0.3), _job(2, t0 + 2.8), _job(3, t0 + 0.4), _job(4, t0 + 6.0)]
+        for job in jobs:
+            worker.submit(job)
+        deadline = time.monotonic() + 20
+        while len(done) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        at = {j.seed: t - t0 for t, j in done}
+        assert set(at) == {0, 1, 2, 4} and worker.dropped == 1  # 3 was no longer wanted: no work
+        assert at[1] < 0.3  # due soonest, started at once, in time
+        assert 1.5 - 0.1 <= at[0] < 2.0  # not started before lazy s from its deadline
+        assert at[2] < 2.2  # due within `gather` s of job 0: started with it
+        assert at[4] >= 5.4  # alone, much later
+        assert all(j.phrase is not None and j.phrase.bars == 2 for _, j in done)
+    finally:
+        worker.close()

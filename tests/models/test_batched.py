@@ -1,0 +1,117 @@
+"""Batched decoding across rows at different positions: the same notes as alone, per row."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from moodscore.engine.template import controls
+from moodscore.models.batched import Job, load_batched
+from moodscore.models.runtime import load_card, load_generator, weights_dir
+from moodscore.music import Meter
+
+METERS = [Meter(4, 4), Meter(3, 4), Meter(6, 8), Meter(4, 4), Meter(2, 4)]
+
+
+def _jobs(name: str, n: int, seed: int) -> list[Job]:
+    """Requests as sessions make them: moods all over the plane, 1-4 bars, with and without a
+    previous phrase to continue (so prompts, and positions, differ row by row)."""
+    single = load_generator(name, precision="fp32")
+    rng = np.random.default_rng(seed)
+    context = None
+    jobs = []
+    for i in range(n):
+        v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+        mode = controls(v, a).mode
+        meter = METERS[i % len(METERS)]
+        jobs.append(Job(context if i % 3 else None, v, a, mode, meter, int(rng.integers(1, 5)),
+                        int(rng.integers(0, 10**6))))
+        context = single.next_phrase(context if context is not None and context.meter == meter else None,
+                                     v, a, mode=mode, meter=meter, bars=4, rng=np.random.default_rng(i))
+    return jobs
+
+
+def _alone(name: str, jobs: list[Job]) -> list:
+    single = load_generator(name, precision="fp32")
+    return [single.next_phrase(j.context, j.valence, j.arousal, mode=j.mode, meter=j.meter, bars=j.bars,
+                               rng=np.random.default_rng(j.seed)) for j in jobs]
+
+
+@pytest.mark.parametrize("name", ["abc", "lstm"])
+@pytest.mark.parametrize("max_batch", [64, 5])
+def test_a_phrase_decoded_in_a_batch_has_the_notes_it_has_alone(name, max_batch):
+    # max_batch 5: rows join as others finish, so the batch holds rows at many positions
+    jobs = _jobs(name, 24, seed=max_batch)
+    alone = _alone(name, jobs)
+    batched = load_batched(name, max_batch=max_batch)
+    batched.run(jobs)
+    assert [j.error for j in jobs] == [None] * len(jobs)
+    for job, phrase in zip(jobs, alone):
+        assert job.phrase is not None
+        assert job.phrase.notes == phrase.notes
+        assert job.phrase.tokens == phrase.tokens and job.phrase.bars == job.bars
+    assert batched.calls * 2 < sum(j.steps for j in jobs)  # rows share calls
+
+
+def test_abc_rows_that_run_out_of_positions_restart_as_alone():
+    jobs = _jobs("abc", 6, seed=3)
+    for j in jobs:
+        j.bars = 14  # longer than the model's positions hold beside the prompt: a restart
+    alone = _alone("abc", jobs)
+    load_batched("abc").run(jobs)
+    assert [j.phrase.notes for j in jobs] == [p.notes for p in alone]  # type: ignore[union-attr]
+
+
+def test_a_bad_request_fails_alone():
+    jobs = _jobs("abc", 4, seed=4)
+    jobs[1].meter = Meter(7, 8)  # a meter the model does not know
+    jobs[2].bars = 0
+    load_batched("abc").run(jobs)
+    assert jobs[1].error is not None and "M:7/8" in str(jobs[1].error)
+    assert jobs[2].error is not None and "bars" in str(jobs[2].error)
+    assert jobs[0].phrase is not None and jobs[3].phrase is not None
+
+
+def test_batched_graphs_are_small_and_share_the_single_graphs_weights():
+    card = load_card("abc")
+    for precision in ("fp32", "int8"):
+        path = weights_dir() / card["batched"][precision]
+        assert path.stat().st_size < 200_000  # the weights stay in abc.onnx / abc.int8.onnx
+    int8 = load_batched("abc", precision="int8")
+    jobs = _jobs("abc", 3, seed=5)
+    int8.run(jobs)
+    assert all(j.phrase is not None and j.phrase.bars == j.bars for j in jobs)
+
+
+def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from moodscore.export.onnx import export_abc_batched
+
+    for name in ("abc.onnx", "abc.int8.onnx", "abc.json"):
+        shutil.copy(weights_dir() / name, tmp_path / name)
+    export_abc_batched(weights_dir() / "abc.pt", tmp_path)
+    for name in ("abc.batch.onnx", "abc.batch.int8.onnx"):
+        assert (tmp_path / name).read_bytes() == (weights_dir() / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", ["abc", "lstm"])
+def test_urgent_rows_step_alone_first_and_keep_their_notes(name):
+    jobs = _jobs(name, 12, seed=7)
+    alone = _alone(name, jobs)
+    for i, job in enumerate(jobs):
+        job.deadline = 10.0 * (i % 4)  # rows due at 0, 10, 20, 30
+    batched = load_batched(name, max_batch=12)
+    for job in jobs:
+        batched.admit(job)
+    order = []
+    clock = 0.0
+    while len(batched):
+        clock += 0.05
+        urgent = batched.promote(clock)
+        assert all(r.job.deadline < clock for r in batched.rows[:urgent])
+        order += batched.step()
+    assert [j.phrase.notes for j in jobs] == [p.notes for p in alone]  # type: ignore[union-attr]
+    due = [j.deadline for j in order]
+    assert due[: due.count(0.0)] == [0.0] * due.count(0.0)  # the earliest due finished first
