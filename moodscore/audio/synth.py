@@ -17,6 +17,8 @@ Public API: :class:`SoundFontSynth`, :class:`BlockPlayer`, :class:`SampleClock`,
 from __future__ import annotations
 
 import bisect
+import contextlib
+import io
 import logging
 import os
 from collections import deque
@@ -44,8 +46,11 @@ def default_soundfont() -> Path:
 
 
 def _fluidsynth() -> Any:
+    # pyfluidsynth prints where it found the library to stdout when CI is set in the
+    # environment; a command's stdout is its output, so that goes nowhere
     try:
-        import fluidsynth
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth
     except ImportError as err:  # pyfluidsynth raises ImportError when libfluidsynth is missing
         raise OutputError(f"the embedded synth needs the FluidSynth library ({err}); "
                           f"{LIBRARY_HINT}") from err
