@@ -1,7 +1,8 @@
 """Judge a Standard MIDI File as a listener would, with standard music-psychology features.
 
 Key and mode come from the Krumhansl-Schmuckler algorithm (Krumhansl-Kessler 1982 profiles);
-valence leans on mode with a little register, arousal on tempo, note density and loudness.
+valence leans on mode, with the brightness of the harmony (major against minor chords, when
+there is an accompaniment) and register; arousal on tempo, note density and loudness.
 The melody statistics (pitch-class and interval histograms, scale consistency) are the ones
 the music-generation evaluation literature uses to check that generated tunes look like real
 ones. Only numpy and mido are needed.
@@ -21,6 +22,7 @@ import mido
 import numpy as np
 
 from .errors import ConfigError, DataError
+from .measure.chords import bar_length, beat_length, quality_balance, recognise_chords
 
 __all__ = ["Features", "MelodyStats", "analyze", "compare_histograms", "melody_notes",
            "melody_stats"]
@@ -45,6 +47,10 @@ VALENCE_MODE_WEIGHT = 0.8
 VALENCE_REGISTER_CENTRE = 66.0  # MIDI pitch, F#4: midway between C4 (60) and C5 (72)
 VALENCE_REGISTER_SPAN = 12.0  # an octave above the centre gives tanh(1)
 VALENCE_REGISTER_WEIGHT = 0.2
+# With an accompaniment the listener also hears its chords: major chords sound brighter than
+# minor and diminished ones in any key (Crowder 1984; Bakker & Martin 2015). The balance of
+# their durations, in [-1, 1], takes this weight from the mode's.
+VALENCE_HARMONY_WEIGHT = 0.2
 
 # Arousal: tempo, event density and loudness are the three strongest cues (Gabrielsson &
 # Lindstrom 2010). Each is centred on a neutral value and squashed with tanh, then averaged.
@@ -74,6 +80,8 @@ class Features:
     valence: float  # [-1, 1]
     arousal: float  # [-1, 1]
     quadrant: int  # 1: V+A+, 2: V-A+, 3: V-A-, 4: V+A- (zero counts as positive)
+    # accompaniment time on major minus minor chords, over both; None without accompaniment
+    harmony_balance: float | None = None
 
 
 @dataclass(frozen=True, eq=False)  # eq on an ndarray field is ambiguous: compare by identity
@@ -196,10 +204,20 @@ def _find_key(hist: np.ndarray) -> tuple[int, str, float, float]:
 # --- mood -------------------------------------------------------------------------------------
 
 
-def _valence(mode_score: float, mean_pitch: float) -> float:
+def _valence(mode_score: float, mean_pitch: float, harmony: float | None = None) -> float:
     mode = math.tanh(VALENCE_MODE_GAIN * mode_score)
     register = math.tanh((mean_pitch - VALENCE_REGISTER_CENTRE) / VALENCE_REGISTER_SPAN)
-    return VALENCE_MODE_WEIGHT * mode + VALENCE_REGISTER_WEIGHT * register
+    if harmony is None:
+        return VALENCE_MODE_WEIGHT * mode + VALENCE_REGISTER_WEIGHT * register
+    return ((VALENCE_MODE_WEIGHT - VALENCE_HARMONY_WEIGHT) * mode
+            + VALENCE_HARMONY_WEIGHT * harmony + VALENCE_REGISTER_WEIGHT * register)
+
+
+def _harmony_balance(mid: mido.MidiFile, accompaniment: list[_Note]) -> float | None:
+    if not accompaniment:
+        return None
+    end = max(n.end_beat for n in accompaniment)
+    return quality_balance(recognise_chords(accompaniment, beat_length(bar_length(mid)), end))
 
 
 def _arousal(tempo_bpm: float, notes_per_second: float, mean_velocity: float) -> float:
@@ -231,6 +249,7 @@ def analyze(path_or_midifile: MidiSource) -> Features:
     if not notes:
         raise DataError("the MIDI file has no pitched (non-drum) notes to analyze")
     melody = [n for n in notes if n.channel == 0] or notes
+    harmony = _harmony_balance(mid, [n for n in notes if n.channel != 0])
     duration_s = max(n.end_s for n in notes)
     pitches = np.array([n.pitch for n in melody], dtype=float)
 
@@ -239,14 +258,14 @@ def analyze(path_or_midifile: MidiSource) -> Features:
     tempo_bpm = _mean_tempo_bpm(tempos, duration_s)
     nps = len(notes) / duration_s if duration_s > 0 else 0.0
     velocity = float(np.mean([n.velocity for n in notes]))
-    valence = _valence(mode_score, float(pitches.mean()))
+    valence = _valence(mode_score, float(pitches.mean()), harmony)
     arousal = _arousal(tempo_bpm, nps, velocity)
     return Features(
         tonic=tonic, mode=mode, key_clarity=clarity, mode_score=mode_score,
         tempo_bpm=float(tempo_bpm), notes_per_second=nps, mean_velocity=velocity,
         mean_pitch=float(pitches.mean()), pitch_std=float(pitches.std()),
         duration_s=float(duration_s), valence=valence, arousal=arousal,
-        quadrant=_quadrant(valence, arousal),
+        quadrant=_quadrant(valence, arousal), harmony_balance=harmony,
     )
 
 

@@ -286,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
+    v.add_argument("--grid", type=_grid_values, default=None, metavar="V,V,...",
+                   help="the requested values of both axes for the rho grid, each in [-1, 1] "
+                        "(default -0.8,-0.4,0,0.4,0.8)")
+    v.add_argument("--grid-pieces", type=_at_least("--grid-pieces", 1), default=2,
+                   help="8-bar pieces per grid point (default 2)")
     return p
 
 
@@ -462,11 +467,23 @@ def _bench(args: argparse.Namespace) -> None:
     run_bench(args.model, phrases=args.phrases, threads=args.threads)
 
 
+def _grid_values(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) < 2 or len(set(values)) < 2 or not all(-1 <= x <= 1 for x in values):
+        raise argparse.ArgumentTypeError(
+            f"--grid must be two or more different numbers in [-1, 1] separated by commas, got {text!r}")
+    return values
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate, print_report
 
     for name in (("abc", "lstm") if args.model == "all" else (args.model,)):
-        print_report(evaluate(name, pieces=args.pieces))
+        grid = {"grid": args.grid} if args.grid else {}
+        print_report(evaluate(name, pieces=args.pieces, grid_seeds=args.grid_pieces, **grid))
 
 
 def _audio_options(p: argparse.ArgumentParser, soundfont: bool = True) -> None:

@@ -50,6 +50,8 @@ class Report:
     scale_consistency: float = 0.0
     reference_scale_consistency: float = 0.0
     grid_means: dict[str, list[float]] = field(default_factory=dict)
+    grid: tuple[float, ...] = GRID
+    grid_seeds: int = 2
     structure: dict[str, float | None] = field(default_factory=dict)  # corners and centre
     neutral: dict[str, float | None] = field(default_factory=dict)  # the centre pieces only
     structure_pieces: int = 0
@@ -60,10 +62,20 @@ class Report:
     by_style_neutral: dict[str, dict[float, dict[str, float | None]]] = field(default_factory=dict)
 
 
+def _ranks(values: list[float]) -> np.ndarray:
+    """Ranks from 0, tied values sharing the mean of their ranks (as Spearman's rho needs:
+    every request on the grid is repeated, and ordinal ranks would order ties arbitrarily)."""
+    x = np.asarray(values, dtype=float)
+    ranks = np.empty(len(x))
+    ranks[np.argsort(x, kind="stable")] = np.arange(len(x))
+    for value in np.unique(x):
+        tied = x == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
 def _spearman(x: list[float], y: list[float]) -> float:
-    rx = np.argsort(np.argsort(x, kind="stable"), kind="stable").astype(float)
-    ry = np.argsort(np.argsort(y, kind="stable"), kind="stable").astype(float)
-    return float(np.corrcoef(rx, ry)[0, 1])
+    return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
 
 
 def _midi(generator, v: float, a: float, bars: int, seed: int, **options):
@@ -85,7 +97,7 @@ def _by_style(gen, report: Report, bars: int) -> None:
 
 
 def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 2,
-             styles: bool = True) -> Report:
+             styles: bool = True, grid: tuple[float, ...] = GRID) -> Report:
     gen = load_generator(model, prefer_gpu=False)
     report = Report(model, pieces_per_corner=pieces)
     pcs, intervals, consistency = [], [], []
@@ -102,8 +114,9 @@ def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 
             intervals.append(stats.interval_hist)
             consistency.append(stats.scale_consistency)
     req_v, req_a, got_v, got_a = [], [], [], []
-    for v in GRID:
-        for a in GRID:
+    report.grid, report.grid_seeds = tuple(grid), grid_seeds
+    for v in grid:
+        for a in grid:
             for seed in range(grid_seeds):
                 f = analyze(_midi(gen, v, a, 8, 100 + seed))
                 req_v.append(v)
@@ -124,8 +137,8 @@ def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 
     report.valence_rho = _spearman(req_v, got_v)
     report.arousal_rho = _spearman(req_a, got_a)
     report.grid_means = {
-        "valence": [round(float(np.mean([g for r, g in zip(req_v, got_v) if r == x])), 3) for x in GRID],
-        "arousal": [round(float(np.mean([g for r, g in zip(req_a, got_a) if r == x])), 3) for x in GRID]}
+        "valence": [round(float(np.mean([g for r, g in zip(req_v, got_v) if r == x])), 3) for x in grid],
+        "arousal": [round(float(np.mean([g for r, g in zip(req_a, got_a) if r == x])), 3) for x in grid]}
     ref = load_card(model).get("reference_melody_stats")
     if ref:
         report.pc_overlap = compare_histograms(np.mean(pcs, axis=0), np.array(ref["pc_hist"]))
@@ -140,10 +153,11 @@ def print_report(r: Report) -> None:
     n = r.pieces_per_corner
     hits = ", ".join(f"Q{q} {h}/{n}" for q, h in sorted(r.corner_hits.items()))
     print(f"{r.model}: quadrant recognised at |V|=|A|=0.8 (16 bars): {hits}")
-    print(f"{r.model}: Spearman requested vs measured over a 5x5 grid: valence {r.valence_rho:.2f}, "
+    print(f"{r.model}: Spearman requested vs measured over a {len(r.grid)}x{len(r.grid)} grid, "
+          f"{r.grid_seeds} pieces a point: valence {r.valence_rho:.2f}, "
           f"arousal {r.arousal_rho:.2f}")
-    print(f"{r.model}: mean measured valence by requested V {list(GRID)}: {r.grid_means['valence']}")
-    print(f"{r.model}: mean measured arousal by requested A {list(GRID)}: {r.grid_means['arousal']}")
+    print(f"{r.model}: mean measured valence by requested V {list(r.grid)}: {r.grid_means['valence']}")
+    print(f"{r.model}: mean measured arousal by requested A {list(r.grid)}: {r.grid_means['arousal']}")
     print_structure(r)
     print(f"{r.model}: melody vs real tunes: pitch-class overlap {r.pc_overlap:.2f}, interval overlap "
           f"{r.interval_overlap:.2f}, scale consistency {r.scale_consistency:.3f} "

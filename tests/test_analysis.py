@@ -157,6 +157,25 @@ def test_louder_raises_arousal_and_higher_register_raises_valence() -> None:
     assert high.valence > soft.valence and high.mean_pitch == pytest.approx(soft.mean_pitch + 12)
 
 
+def test_minor_chords_under_the_same_melody_lower_valence() -> None:
+    # A pentatonic tune (no third, no sixth: its mode is the chords') over C F G C or Cm Fm Gm Cm.
+    tune = [(60 + [0, 2, 7, 5, 2, 0, 7, 0][i % 8], i * 0.5, 0.5, 80, 0) for i in range(32)]
+
+    def chords(third: int) -> list[Ev]:
+        out: list[Ev] = []
+        for bar, root in enumerate((48, 53, 55, 48)):
+            out += [(root + iv, bar * 4.0, 4.0, 70, 1) for iv in (0, third, 7)]
+        return out
+
+    bright = analyze(build_midi(tune + chords(4), 100))
+    dark = analyze(build_midi(tune + chords(3), 100))
+    alone = analyze(build_midi(tune, 100))
+    assert (bright.harmony_balance, dark.harmony_balance, alone.harmony_balance) == (1.0, -1.0, None)
+    assert bright.mode == "major" and dark.mode == "minor"
+    assert dark.valence < alone.valence < bright.valence
+    assert bright.valence - dark.valence > 1.0
+
+
 # --- the raw features ---------------------------------------------------------------------------
 
 

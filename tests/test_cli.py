@@ -131,3 +131,10 @@ def test_render_refuses_a_theme_in_another_meter(tmp_path, capsys):
     code = main(["render", str(sheet), "-o", str(tmp_path / "r.mid"), "--theme", str(theme)])
     assert code == 2 and "the theme is in 3/4, the music in 4/4" in capsys.readouterr().err
     assert not (tmp_path / "r.mid").exists()
+
+
+@pytest.mark.parametrize("grid", ["1,x", "0.5", "0,0", "-2,0,1", "nan,0"])
+def test_evaluate_refuses_a_bad_grid_in_one_line(capsys, grid):
+    assert main(["evaluate", f"--grid={grid}"]) == 2
+    err = capsys.readouterr().err
+    assert "--grid must be two or more different numbers in [-1, 1]" in err and err.count("\n") == 1

@@ -13,16 +13,18 @@ def report(request):
     return r
 
 
-def test_corner_moods_are_recognised_in_nine_of_ten_pieces(report):
+def test_corner_moods_are_recognised_in_nineteen_of_twenty_pieces(report):
     assert report.pieces_per_corner == 10
     assert set(report.corner_hits) == {1, 2, 3, 4}
     for q, hits in report.corner_hits.items():
         assert hits >= 9, f"{report.model}: Q{q} recognised in {hits}/10"
+    assert sum(report.corner_hits.values()) >= 0.95 * 40, report.corner_hits
 
 
 def test_measured_mood_rises_with_the_request(report):
-    assert report.valence_rho > 0.6
-    assert report.arousal_rho > 0.6
+    # Spearman over the 5x5 grid, two pieces a point: the issue asks 0.9 of both axes
+    assert report.valence_rho >= 0.9, report.grid_means
+    assert report.arousal_rho >= 0.9, report.grid_means
     for axis in ("valence", "arousal"):
         means = report.grid_means[axis]
         assert means[-1] > means[0] + 0.5, f"{axis}: {means}"
