@@ -120,3 +120,47 @@ def test_precision_variants():
         load_generator("abc", precision="fp16")
     with pytest.raises(ConfigError, match="no int8 variant"):
         load_generator("lstm", precision="int8")
+
+
+class RecordingBackend:
+    """The real single-stream model, counting calls."""
+
+    def __init__(self, backend) -> None:
+        self.inner, self.calls = backend, 0
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    @property
+    def cached(self) -> int:
+        return self.inner.cached
+
+    def step(self, ids, barpos, va):
+        self.calls += 1
+        return self.inner.step(ids, barpos, va)
+
+
+@pytest.mark.parametrize("meter_text", ["4/4", "6/8", "3/4"])
+def test_a_forced_bar_line_rides_with_the_note_before_it_and_changes_nothing(meter_text):
+    gen = load_generator("abc", precision="fp32")
+    meter = Meter.parse(meter_text)
+    rec = RecordingBackend(gen.backend)
+    gen.backend = rec
+    for seed in range(4):
+        rec.calls = 0
+        fused = gen.next_phrase(None, 0.3, -0.2, mode="dor", meter=meter, bars=4, rng=np.random.default_rng(seed))
+        fused_calls = rec.calls
+        rec.calls = 0
+        va = np.array([[0.3, -0.2]], np.float32)
+        loop = gen.decode(None, mode="dor", meter=meter, bars=4, rng=np.random.default_rng(seed))
+        ask = next(loop)
+        try:
+            while True:
+                if ask.prefill:
+                    rec.reset()
+                assert len(ask.ids) == 1 or ask.prefill  # unfused: one token a step
+                ask = loop.send(rec.step(ask.ids[None], ask.barpos[None], va))
+        except StopIteration as done:
+            unfused = done.value
+        assert fused.tokens == unfused.tokens
+        assert fused_calls == rec.calls - 3  # three inner bar lines fed with their notes
