@@ -464,8 +464,10 @@ class Conductor:
                                 "tempo": round(self.clock.tempo_at(self._next_unit * UNIT), 3),
                                 "time": round(t, 6)}))
         if first_of_phrase or plan.index == 0:
+            factors = self._melody_factors(plan.phrase)  # the velocities the notes are played at
             performed_notes = [{"pitch": n.pitch, "start": n.start, "duration": n.duration,
-                                "velocity": n.velocity, "channel": MELODY_CHANNEL} for n in performed.notes]
+                                "velocity": max(1, min(127, round(n.velocity * f))), "channel": MELODY_CHANNEL}
+                               for n, f in zip(performed.notes, factors)]
             out.append(Callback(t, {"type": "phrase", "index": bar // self.phrase_bars, "bars": plan.phrase.bars,
                                     "start_time": round(t, 6), "tempo": round(ctl.tempo_bpm, 3),
                                     "abc": plan.phrase.abc, "key": key_field(plan.phrase.mode),

@@ -88,3 +88,22 @@ def test_same_seed_same_events_in_every_style(gen):
             c.set_style(style)
             runs.append(run(c, gen, 10.0, script=[(3.0, lambda c, now: c.set_intensity(now, 0.9))]).events)
         assert runs[0] == runs[1]
+
+
+def test_phrase_events_carry_the_velocities_the_melody_is_played_at(gen):
+    c = Conductor(seed=4)
+    c.set_mood(0.0, 0.5, 0.2, glide=0.0)
+    tl = run(c, gen, 24.0)
+    phrases = [cb.event for cb in tl.callbacks if cb.event["type"] == "phrase"]
+    played = sorted((round(e.time, 4), e.data1, e.data2) for e in tl.events
+                    if e.kind == "note_on" and e.channel == 0 and e.data2 > 0)
+    checked = 0
+    for p in phrases[:2]:
+        beat = 60.0 / p["tempo"]
+        for n in p["notes"]:
+            at = round(p["start_time"] + n["start"] * beat, 4)
+            match = [x for x in played if abs(x[0] - at) < 2e-3 and x[1] == n["pitch"]]
+            assert match and match[0][2] == n["velocity"], (n, match)
+            checked += 1
+    assert checked > 8
+    assert len({n["velocity"] for p in phrases for n in p["notes"]}) > 3  # shaped, not one flat value
