@@ -67,6 +67,7 @@ async function loadState() {
     $("style").replaceChildren(...state.styles.map((s) => new Option(s, s, false, s === state.style)));
   }
   if (typeof state.intensity === "number" && debug.intensitySent === undefined) $("intensity").value = state.intensity;
+  if (!$("theme-abc").value) $("theme-abc").value = exampleTheme(state.meter);
   $("stingers").replaceChildren(...state.stingers.map((name) => {
     const b = document.createElement("button");
     b.textContent = name;
@@ -83,6 +84,19 @@ async function loadState() {
   }
   $("soundfont").textContent = `${state.soundfont.name}, ${(state.soundfont.bytes / 1e6).toFixed(1)} MB`;
   pad.draw();
+}
+
+// A tune to start from, in the music's meter: a rising and falling line of whole bars.
+function exampleTheme(meter) {
+  const [beats, unit] = meter.split("/").map(Number);
+  const line = ["C", "D", "E", "F", "G", "A", "G", "F", "E", "D", "E", "C"];
+  const bars = [];
+  for (let b = 0, i = 0; b < 2; b += 1) {
+    const bar = [];
+    for (let k = 0; k < beats; k += 1, i += 1) bar.push(line[i % line.length]);
+    bars.push(bar.join(""));
+  }
+  return `X:1\nT:theme\nM:${meter}\nL:1/${unit}\nK:C\n${bars.join("|")}|\n`;
 }
 
 function handle(event) {
@@ -142,7 +156,21 @@ $("intensity").addEventListener("input", (e) => {
   link.send({ type: "intensity", value, glide: 0.5 });
 });
 $("play").addEventListener("click", () => link.send({ type: "play" }));
-$("stop").addEventListener("click", () => { link.send({ type: "stop" }); roll.clear(); });
+$("stop").addEventListener("click", () => {
+  const at = $("stop-at").value;
+  if (at === "now") {
+    link.send({ type: "stop" });
+    roll.clear();
+  } else {
+    link.send({ type: "stop", at }); // a cadence and a final chord at that boundary, then silence
+  }
+});
+$("theme-send").addEventListener("click", async () => {
+  $("theme-status").textContent = "sending…";
+  const reply = await link.send({ type: "theme", abc: $("theme-abc").value });
+  debug.themeReply = reply;
+  $("theme-status").textContent = reply.type === "ack" ? "the next phrase opens with it" : reply.error;
+});
 $("volume").addEventListener("input", (e) => synth.volume(Number(e.target.value)));
 
 $("start-audio").addEventListener("click", async () => {
