@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from moodscore.errors import ConfigError
-from moodscore.models.sampling import SamplingSettings, sample
+from moodscore.models.sampling import SamplingSettings, sample, sample_among
 
 
 @settings(max_examples=200, deadline=None)
@@ -38,3 +38,19 @@ def test_bad_settings():
         SamplingSettings(temperature=0)
     with pytest.raises(ConfigError, match="top_p"):
         SamplingSettings(top_p=1.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 3.0), st.integers(0, 20), st.floats(0.05, 1.0))
+def test_sampling_among_allowed_indices_is_sampling_the_masked_logits(seed, temperature, top_k, top_p):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=80) * 3
+    logits[rng.random(80) < 0.05] = -np.inf  # the model's own -inf, inside the allowed set
+    mask = rng.random(80) < 0.5
+    mask[3] = True
+    logits[3] = 1.0
+    s = SamplingSettings(temperature, top_k, top_p)
+    masked = np.where(mask, logits, -np.inf)
+    draws = [sample(masked, np.random.default_rng(seed), s), sample_among(logits, np.flatnonzero(mask),
+                                                                          np.random.default_rng(seed), s)]
+    assert draws[0] == draws[1]
