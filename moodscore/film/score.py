@@ -113,7 +113,7 @@ def score(sheet: CueSheet, generator, *, template: Template | None = None, meter
         timeline = run(conductor, generator, length - 1e-6, step=step, stop_at=lead + length,
                        fulfil_request=_within(fit.bars))
         shift = fit.start - lead
-        out.events += [replace(e, time=e.time + shift) for e in timeline.events]
+        out.events += [MidiEvent(e.time + shift, e.kind, e.channel, e.data1, e.data2) for e in timeline.events]
         out.misses += conductor.misses
         if theme is None and conductor.themes.theme is not None:  # the reel's theme from now on
             theme = replace(conductor.themes.theme, user=True)
