@@ -99,6 +99,7 @@ class Conductor:
                  theme: Theme | None = None) -> None:
         self.template = template or Template()
         self.themes = ThemePlan(theme)  # the motif that comes back (engine/theme.py)
+        self._last_controls: tuple[tuple[float, float], Template, Controls] | None = None
         self._ending: int | None = None  # the cadence bar of a musical stop
         self._ending_accomp: dict[int, list[Note]] = {}
         self._heads: dict[int, tuple[int | None, Phrase | None]] = {}  # request -> (phrase index, head)
@@ -358,7 +359,7 @@ class Conductor:
     def _tempo(self, now: float) -> float:
         if self.tempo_override:
             return self.tempo_override
-        return controls(*self.mood.at(now), self.template).tempo_bpm
+        return self._controls_at(now).tempo_bpm
 
     def advance(self, now: float) -> list[MidiEvent | Callback | Cut]:
         """Everything due to sound before ``now + lookahead`` that was not handed out yet."""
@@ -383,11 +384,19 @@ class Conductor:
         self.clock.prune(self._next_unit * UNIT - 64)
         return out
 
+    def _controls_at(self, t: float) -> Controls:
+        """The template's controls for the mood at ``t``; a steady mood reuses the last ones."""
+        va = self.mood.at(t)
+        last = self._last_controls
+        if last is None or last[0] != va or last[1] is not self.template:
+            last = self._last_controls = (va, self.template, controls(*va, self.template))
+        return last[2]
+
     def _schedule_unit(self, unit: int) -> list[MidiEvent | Callback]:
         beat = unit * UNIT
         t = self.clock.time_at(beat)
         self.clock.set_tempo(beat, self._tempo(t))
-        ctl = controls(*self.mood.at(t), self.template)
+        ctl = self._controls_at(t)
         outgoing = self._outgoing is not None and unit < self._anchor
         anchor, plans, accomp, base = self._anchor, self._plans, self._accomp, self._bar_base
         if outgoing and self._outgoing is not None:
