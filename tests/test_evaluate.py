@@ -73,4 +73,5 @@ def test_every_style_and_intensity_passes_the_same_checks(report):
             assert m["accompaniment_variety"] > 2 / 16, where
             assert m["drum_variety"] is None or m["drum_variety"] > 2 / 16, where
             assert m["velocity_spread"] > 5, where
+            assert m["recurrence_4"] >= report.references["essen"]["means"]["recurrence_4"], where
         assert rows[0.0]["parts"] <= 3 and rows[1.0]["parts"] >= 6, (name, rows)
