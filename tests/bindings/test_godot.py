@@ -414,7 +414,7 @@ def test_godot4_scripts_parse() -> None:
         assert lint_code(path.read_text()) == [], path  # gdlint's default rules
     readme = (BINDING / "README.md").read_text()
     snippets = re.findall(r"```gdscript\n(.*?)```", readme, re.DOTALL)
-    assert len(snippets) == 3, snippets
+    assert len(snippets) == 4, snippets
     for snippet in snippets:  # the Godot 3 one uses no syntax that Godot 4 lacks
         parser.parse(snippet)
     with pytest.raises(Exception, match="Unexpected"):
@@ -442,7 +442,9 @@ def test_both_versions_of_the_audio_node_offer_the_same_api() -> None:
                  "public": r"var ([a-z]\w*)"}.items()}
     godot3, godot4 = api("godot3"), api("godot4")
     assert godot3 == godot4
-    assert {name for name, _ in godot3["func"]} == {"start", "stop", "music_time", "is_playing"}
+    assert {name for name, _ in godot3["func"]} == {"start", "stop", "music_time", "audio_time",
+                                                   "heard_at", "is_playing"}
+    assert godot3["signal"] == ["started", "error", "beat", "bar", "phrase"]
 
 
 def test_both_versions_offer_the_same_api() -> None:
