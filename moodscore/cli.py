@@ -162,10 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
     b.add_argument("suite", nargs="?",
-                   choices=["models", "realtime", "render", "track", "soak", "audio", "sessions"], default="models")
+                   choices=["models", "realtime", "render", "track", "soak", "audio", "audio-latency", "sessions"],
+                   default="models")
     b.add_argument("--audio-device", default=None, metavar="NAME",
                    help="audio: also play the journey live on this device for --minutes")
-    b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
+    b.add_argument("--changes", type=_at_least("--changes", 1), default=None,
+                   help="realtime, audio: mood changes per mode (12); audio-latency: mood messages (4)")
+    b.add_argument("--no-godot", action="store_true", help="audio-latency: not at the Godot 3 client")
+    b.add_argument("--no-unity", action="store_true", help="audio-latency: not at the Unity client (Mono)")
     b.add_argument("--minutes", type=_positive("--minutes"), default=None,
                    help="realtime: length of the deadline session (10); sessions: of each run (1); "
                         "soak: of the soak (10)")
@@ -424,6 +428,14 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "audio-latency":
+        from .audio import bench_latency
+
+        bench_latency.run(changes=args.changes or 4, godot=not args.no_godot, unity=not args.no_unity,
+                          model="lstm" if args.model == "all" else args.model)
+        return
+    if args.changes is None:
+        args.changes = 12
     if args.suite == "audio":
         from .audio import bench as audio_bench
 

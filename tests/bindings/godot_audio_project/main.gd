@@ -15,7 +15,8 @@ var music_time_at_start := 0.0
 var audio_time_at_start := 0.0
 var started_ms := -1
 var playing_ms := -1
-var signals := []  # [kind, bar, beat, audio_time]
+var signals := []  # [kind, bar, beat, audio_time, system time in ms, music_time() then]
+var system_ms_at_start := 0.0
 
 
 func _ready() -> void:
@@ -39,11 +40,12 @@ func _on_error(message: String) -> void:
 
 
 func _on_beat(bar_index: int, beat_index: int, _bpm: float, audio_time: float) -> void:
-	signals.append(["beat", bar_index, beat_index, audio_time])
+	signals.append(["beat", bar_index, beat_index, audio_time, OS.get_system_time_msecs(),
+			audio.music_time()])
 
 
 func _on_bar(bar_index: int, _bpm: float, audio_time: float) -> void:
-	signals.append(["bar", bar_index, 0, audio_time])
+	signals.append(["bar", bar_index, 0, audio_time, OS.get_system_time_msecs(), audio.music_time()])
 
 
 func _on_started() -> void:
@@ -57,6 +59,7 @@ func _start_recording() -> void:  # half a second in: the stream's steady state
 	var next := AudioServer.get_time_to_next_mix() + AudioServer.get_output_latency()
 	music_time_at_start = audio.music_time() + next
 	audio_time_at_start = audio.audio_time() + next
+	system_ms_at_start = OS.get_system_time_msecs() + next * 1000.0
 	AudioServer.unlock()
 	started_ms = OS.get_ticks_msec()
 
@@ -69,9 +72,11 @@ func _process(_delta: float) -> void:
 		var wav: AudioStreamSample = record.get_recording()
 		wav.save_to_wav(out_path)
 		print(JSON.print({"music_time": music_time_at_start, "audio_time": audio_time_at_start,
+				"system_ms": system_ms_at_start,
 				"signals": signals, "mix_rate": AudioServer.get_mix_rate(),
 				"output_latency": AudioServer.get_output_latency(), "underruns": audio.underruns,
 				"lost_frames": audio.lost_frames, "frames_received": audio.frames_received,
+				"dropped_frames": audio.dropped_frames,
 				"generator_frames": audio._capacity}))
 		started_ms = -1
 		get_tree().quit()

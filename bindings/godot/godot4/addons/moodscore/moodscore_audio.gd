@@ -33,6 +33,7 @@ signal phrase(index, mood, abc, audio_time)  # mood: Vector2(valence, arousal) o
 
 const RATE := 48000
 const HEADER := 32
+const CATCH_UP_S := 0.1  # buffered beyond buffer_seconds: drop to catch up
 const READ_AHEAD := 66  # frames Godot 4's resampler holds, on average: half its 128, and 2
 
 @export var host := "127.0.0.1"
@@ -45,6 +46,7 @@ const READ_AHEAD := 66  # frames Godot 4's resampler holds, on average: half its
 var underruns := 0
 var lost_frames := 0
 var frames_received := 0
+var dropped_frames := 0  # skipped to catch up when the game's audio runs slower than the engine
 var _ws: WebSocketPeer = null
 var _ws_open := false
 var _player: AudioStreamPlayer = null
@@ -60,8 +62,11 @@ var _skips := 0
 var _capacity := 0  # frames the generator holds
 var _clock_base := 0.0  # audio clock at the start of this play (it goes on across restarts)
 var _play_index := 0  # stream index of the first frame played
-var _silence := 0.0  # frames of silence the generator played (underruns) since then
-var _last_taken := 0  # stream frames the generator had taken at the last _feed
+var _fed := 0  # frames pushed into the generator since then (stream frames, less those dropped)
+var _drops := []  # [frames fed before, frames dropped there], until they are heard
+var _shift := 0  # frames dropped before what is heard now
+var _silence := 0.0  # frames of silence the generator played (underruns) since play
+var _last_taken := 0  # frames the generator had taken at the last _feed
 var _last_position := 0.0  # and its playback position then
 
 
@@ -103,33 +108,45 @@ func is_playing() -> bool:
 func music_time() -> float:
 	if not _playing:
 		return _time_at0 + float(_pushed) / RATE
-	return _time_at0 + _heard_index() / RATE
+	var heard := _heard()
+	return _time_at0 + (_play_index + heard + _shift_at(heard)) / RATE
 
 
 # The audio clock now: seconds of this node's stream heard so far.
 func audio_time() -> float:
 	if not _playing:
 		return _clock_base
-	return _clock_base + (_heard_index() - _play_index + _silence) / RATE
+	return _clock_base + (_heard() + _silence) / RATE
 
 
 # When the engine-clock time `time` is heard, on the audio clock; -1.0 before the stream plays.
 func heard_at(time: float) -> float:
 	if not _playing:
 		return -1.0
+	var fed := (time - _time_at0) * RATE - _play_index - _shift  # where it is in what is fed
+	for drop in _drops:
+		if fed >= drop[0]:
+			fed = maxf(drop[0], fed - drop[1])
+	return _clock_base + (fed + _silence) / RATE
+
+
+# What the generator has played of what it was fed, at the sample heard now: what it has taken,
+# less the resampler's read-ahead, the rest of the last mix (heard until the next) and the
+# output latency.
+func _heard() -> float:
 	AudioServer.lock()  # both from the same mix
-	var heard := _heard_index()
-	var now := _clock_base + (heard - _play_index + _silence) / RATE
-	AudioServer.unlock()
-	return now + time - (_time_at0 + heard / RATE)
-
-
-# The stream index heard now: what the generator has taken, less the resampler's read-ahead,
-# the rest of the last mix (heard until the next) and the output latency.
-func _heard_index() -> float:
-	var taken := _pushed - (_capacity - _playback.get_frames_available())
+	var taken := _fed - (_capacity - _playback.get_frames_available())
 	var late := AudioServer.get_time_to_next_mix() + AudioServer.get_output_latency()
-	return float(taken - mini(READ_AHEAD, taken - _play_index)) - late * RATE  # none before a mix
+	AudioServer.unlock()
+	return float(taken - mini(READ_AHEAD, taken)) - late * RATE  # none before a mix
+
+
+func _shift_at(heard: float) -> int:  # frames dropped before `heard` (fed frames)
+	var shift := _shift
+	for drop in _drops:
+		if heard >= drop[0]:
+			shift += drop[1]
+	return shift
 
 
 func _reset() -> void:
@@ -191,6 +208,9 @@ func _process(_delta: float) -> void:
 		_skips = 0
 		_capacity = _playback.get_frames_available()  # Godot rounds the buffer up to a power of 2
 		_play_index = _pushed
+		_fed = 0
+		_drops.clear()
+		_shift = 0
 		_silence = 0.0
 		_last_taken = 0
 		_last_position = 0.0
@@ -264,17 +284,31 @@ func _event(text: String) -> void:
 func _feed() -> void:
 	AudioServer.lock()  # what the generator took and where it is, from the same mix
 	var skips := _playback.get_skips()
-	var taken := _pushed - (_capacity - _playback.get_frames_available()) - _play_index
+	var waiting := _capacity - _playback.get_frames_available()
 	var position := _player.get_playback_position()
 	AudioServer.unlock()
+	var taken := _fed - waiting
 	if skips > _skips:  # the generator ran dry: it played silence for what it lacked
 		underruns += 1
 		_skips = skips
 		_silence += maxf(0.0, (position - _last_position) * RATE - (taken - _last_taken))
 	_last_taken = taken
 	_last_position = position
+	while not _drops.is_empty() and taken - mini(READ_AHEAD, taken) > _drops[0][0] + _capacity:
+		_shift += _drops.pop_front()[1]  # long heard
+	# the game's audio clock slower than the engine's (no two clocks agree): skip to catch up
+	while _queue.size() > 1 and _queued + waiting > (buffer_seconds + CATCH_UP_S) * RATE:
+		var old: PackedVector2Array = _queue.pop_front()
+		_queued -= old.size()
+		_pushed += old.size()
+		dropped_frames += old.size()
+		if not _drops.is_empty() and _drops[-1][0] == _fed:
+			_drops[-1][1] += old.size()
+		else:
+			_drops.append([_fed, old.size()])
 	while not _queue.is_empty() and _playback.get_frames_available() >= _queue[0].size():
 		var block: PackedVector2Array = _queue.pop_front()
 		_playback.push_buffer(block)
 		_queued -= block.size()
 		_pushed += block.size()
+		_fed += block.size()

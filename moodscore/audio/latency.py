@@ -1,0 +1,96 @@
+"""Where the sound changes in a recording, and where a recording sits on the engine's clock.
+
+The measuring half of ``moodscore bench audio-latency`` (numpy only, no I/O):
+
+- :func:`timbre` — third-octave band levels from 400 Hz up (dB, less their mean) in 20 ms
+  hops: the orchestration, not the notes.
+- :func:`change_at` — the hop in a window where the timbre before and after differ most (the
+  means of 1.5 s either side), moved to the sharpest rise in level within 150 ms of it: the
+  first notes of the new instruments.
+- :func:`render_midi` — a ``--record`` file through the embedded synth, and :func:`file_zero`,
+  the engine-clock time of its first tick (from the engine's bar events).
+- :func:`best_lag` — the lag at which a reference best matches a recording
+  (``rec[i + lag] ~ ref[i]``), by FFT cross-correlation of their first differences.
+
+Public API: the functions above.
+"""
+from __future__ import annotations
+
+import os
+
+import mido
+import numpy as np
+
+HOP_S, SIDE_S, REFINE_S = 0.02, 1.5, 0.15
+
+
+def _mono(audio: np.ndarray) -> np.ndarray:
+    return audio.astype(np.float64).mean(axis=1) if audio.ndim == 2 else audio.astype(np.float64)
+
+
+def timbre(audio: np.ndarray, rate: int, window: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """(band levels per hop: hops x bands, the level of each hop in dB)."""
+    mono = _mono(audio)
+    hop = round(HOP_S * rate)
+    count = max(0, (len(mono) - window) // hop)
+    frames = np.stack([mono[i * hop:i * hop + window] for i in range(count)]) * np.hanning(window)
+    power = np.square(np.abs(np.fft.rfft(frames, axis=1)))
+    freqs = np.fft.rfftfreq(window, 1 / rate)
+    edges = 400 * 2 ** (np.arange(17) / 3)
+    bands = np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)
+                      for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
+    level = 10 * np.log10(power.sum(axis=1) + 1e-9)
+    bands = 10 * np.log10(bands + 1e-9)
+    return bands - bands.mean(axis=1, keepdims=True), level
+
+
+def change_at(bands: np.ndarray, level: np.ndarray, lo: int, hi: int) -> int:
+    """The hop in [lo, hi) at which the timbre changes most (see the module docstring)."""
+    side, near = round(SIDE_S / HOP_S), round(REFINE_S / HOP_S)
+    lo, hi = max(lo, side), min(hi, len(bands) - side)
+    if hi <= lo:
+        raise ValueError("the window is too short to look for a change in")
+    csum = np.concatenate([np.zeros((1, bands.shape[1])), np.cumsum(bands, axis=0)])
+    cuts = np.arange(lo, hi)
+    before = (csum[cuts] - csum[cuts - side]) / side
+    after = (csum[cuts + side] - csum[cuts]) / side
+    best = int(cuts[np.argmax(np.linalg.norm(after - before, axis=1))])
+    a, b = max(1, best - near), min(len(level), best + near + 1)
+    return a + int(np.argmax(np.diff(level[a - 1:b])))
+
+
+def render_midi(path: str | os.PathLike[str], rate: int,
+                soundfont: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """The file through the embedded synth, each event at its sample (stereo int16)."""
+    from .synth import BlockPlayer, SoundFontSynth
+
+    player = BlockPlayer(SoundFontSynth(soundfont, rate=rate))
+    t = 0.0
+    for msg in mido.MidiFile(path):
+        t += msg.time
+        if not msg.is_meta and hasattr(msg, "channel"):
+            player.push(round(t * rate), msg.bytes())
+    frames = int((t + 1.0) * rate)
+    return np.concatenate([player.render(min(4096, frames - i)) for i in range(0, frames, 4096)])
+
+
+def file_zero(path: str | os.PathLike[str], bars: list[float]) -> float:
+    """The engine-clock time of the file's first tick: each bar starts with note-ons at its
+    time; the file keeps 960 ticks a second, so the most common shift, then the median near it."""
+    t, ons = 0.0, []
+    for msg in mido.MidiFile(path):
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity:
+            ons.append(t)
+    shifts = np.array([b - o for b in bars for o in ons])
+    bins, counts = np.unique(np.round(shifts / 0.002), return_counts=True)
+    mode = bins[np.argmax(counts)] * 0.002
+    return float(np.median(shifts[np.abs(shifts - mode) < 0.002]))
+
+
+def best_lag(rec: np.ndarray, ref: np.ndarray) -> int:
+    a, b = np.diff(_mono(rec), prepend=0.0), np.diff(_mono(ref), prepend=0.0)
+    n = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    corr = np.fft.irfft(np.fft.rfft(a, n) * np.conj(np.fft.rfft(b, n)), n)
+    lag = int(np.argmax(corr))
+    return lag - n if lag >= n // 2 else lag
