@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .latency import HOP_S, best_lag, change_at, file_zero, render_midi, timbre
+from .latency import best_lag, changes as _changes, file_zero, render_midi
 
 RATE = 48000
 CALM, TENSE = (0.8, -0.7), (-0.8, 0.9)
@@ -205,13 +205,6 @@ def _quadrant(mood) -> tuple[bool, bool]:
     return mood[0] >= 0, mood[1] >= 0
 
 
-def _changes(audio: np.ndarray, rate: int, starts: list[float]) -> list[float]:
-    """Seconds into ``audio`` of the timbre change in the 6 s after each of ``starts`` (seconds)."""
-    bands, level = timbre(audio, rate)
-    return [change_at(bands, level, round(s / HOP_S), round((s + 6.0) / HOP_S)) * HOP_S
-            for s in starts]
-
-
 def run(*, changes: int = 4, godot: bool = True, unity: bool = True, model: str = "lstm", seed: int = 0) -> None:
     missing = [tool for tool in ("jackd", "jack_lsp", "jack_rec") if shutil.which(tool) is None]
     if missing:
@@ -220,66 +213,82 @@ def run(*, changes: int = 4, godot: bool = True, unity: bool = True, model: str 
     godot = godot and shutil.which("godot3-server") is not None and GODOT_PROJECT.is_dir()
     with tempfile.TemporaryDirectory(prefix="moodscore-latency-") as tmp:
         harness = _unity_harness(Path(tmp)) if unity else None
-        s = _session(Path(tmp), changes, godot, harness, model, seed)
-        sends = [(sent, wall, _quadrant(mood)) for sent, wall, mood in s["sends"]]
-        # the engine's own turn: its first phrase in the new quadrant
-        turned = [min((p["start_time"] for p in s["phrases"] if p["mood"] and p["start_time"] > sent
-                       and _quadrant(p["mood"]) == q), default=float("nan")) - sent for sent, _, q in sends]
-        print(f"{len(sends)} mood messages over OSC, each into the opposite quadrant (transition bar); "
-              f"the engine's first phrase in the new mood began {_figures(turned)} after the message")
+        _report(_session(Path(tmp), changes, godot, harness, model, seed), godot, unity)
 
-        audio, rate = _read_wav(s["jack_wav"])
-        ref = render_midi(s["mid"], RATE)
-        zero = file_zero(s["mid"], s["bars"])
-        lag = best_lag(audio, ref)  # audio[i + lag] ~ ref[i]; ref[i] is engine time zero + i / RATE
 
-        def at_ports(t: float) -> float:  # engine time -> seconds into the recording
-            return (t - zero) + lag / RATE
+def _report(s: dict, godot: bool, unity: bool) -> None:
+    sends = [(sent, _quadrant(mood)) for sent, _, mood in s["sends"]]
+    offset = float(np.median([wall - sent for sent, wall, _ in s["sends"]]))  # system - engine clock
+    # the engine's own turn: its first phrase in the new quadrant (at a bar: transition bar)
+    turns = [min((p["start_time"] for p in s["phrases"] if p["mood"] and p["start_time"] > sent
+                  and _quadrant(p["mood"]) == q), default=float("nan")) for sent, q in sends]
+    print(f"{len(sends)} mood messages over OSC, each into the opposite quadrant (transition bar); the "
+          f"engine's first phrase in the new mood began {_figures([t - sent for t, (sent, _) in zip(turns, sends)])} "
+          f"after the message (the wait for the next bar)")
 
-        found = _changes(audio, rate, [at_ports(sent) for sent, _, _ in sends])
-        jack = [c - at_ports(sent) + s["port_delay_s"] for c, (sent, _, _) in zip(found, sends)]
-        print(f"at the JACK ports (serve --audio-device jack, jackd -d dummy -p 256, jack_rec): the "
-              f"changed sound {_figures(jack)} after the message (the recording on the engine clock "
-              f"by its render, then the logged {s['port_delay_s'] * 1e3:.1f} ms to the ports)")
+    audio, rate = _read_wav(s["jack_wav"])
+    zero = file_zero(s["mid"], s["bars"])
+    lag = best_lag(audio, render_midi(s["mid"], RATE))  # audio[i + lag] ~ render[i], engine time zero + i / RATE
+    found = _changes(audio, rate, [sent - zero + lag / RATE for sent, _ in sends])
+    music = [zero + c - lag / RATE for c in found]  # the engine time of each change found
+    jack = [m + s["port_delay_s"] - sent for m, (sent, _) in zip(music, sends)]
+    print(f"at the JACK ports (serve --audio-device jack, jackd -d dummy -p 256, jack_rec): the changed "
+          f"sound {_figures(jack)} after the message (the recording on the engine clock by the engine's "
+          f"render, then the logged {s['port_delay_s'] * 1e3:.1f} ms to the ports); the change found "
+          f"{_figures([m - t for m, t in zip(music, turns)])} from the engine's turn; the turn plus "
+          f"that delay: {_figures([t + s['port_delay_s'] - sent for t, (sent, _) in zip(turns, sends)])}")
 
-        g = s["godot"]
-        if g is not None and "music_time" in g:
-            gaudio, grate = _read_wav(s["godot_wav"])
-            beats = np.array([(sig[4] / 1e3, sig[5]) for sig in g["signals"] if len(sig) >= 6])
-            offset = time.time() - time.perf_counter()  # wall clock - engine clock, now (both steady)
-            # when (engine clock) Godot plays music time m: from the pairs logged at each beat
-            heard_minus_music = beats[:, 0] - offset - beats[:, 1]
-            found = _changes(gaudio, grate, [sent - g["music_time"] for sent, _, _ in sends])
-            at_godot = []
-            for c, (sent, _, _) in zip(found, sends):
-                m = g["music_time"] + c
-                delay = float(np.interp(m, beats[:, 1], heard_minus_music))
-                at_godot.append(m + delay - sent)
-            print(f"at the Godot 3 client (headless godot3-server, MoodscoreAudio, Master bus through "
-                  f"AudioEffectRecord): the changed sound {_figures(at_godot)} after the message; Godot "
-                  f"played the engine's music {_figures(list(heard_minus_music), each=False)} after its engine time "
-                  f"(jitter buffer {0.15:g} s); node underruns {g.get('underruns')}, lost frames "
-                  f"{g.get('lost_frames')}")
-        elif godot:
-            print(f"at the Godot 3 client: no result ({str(g)[:300]})")
-        u = s["unity"]
-        if u is not None and "music_time" in u:
-            uaudio, urate = _read_wav(s["unity_wav"])
-            offset = time.time() - time.perf_counter()
-            found = _changes(uaudio, urate, [sent - u["music_time"] for sent, _, _ in sends])
-            # sample k was read k / rate after system_ms, as Unity's audio thread would read it
-            at_unity = [u["system_ms"] / 1e3 + c - offset - sent for c, (sent, _, _) in zip(found, sends)]
-            print(f"at the Unity client (its .NET part under Mono, AudioJitterBuffer of 0.2 s read in "
-                  f"1024-frame blocks on a real-time clock, as OnAudioFilterRead would): the changed sound "
-                  f"{_figures(at_unity)} after the message, as the audio thread reads it; underruns "
-                  f"{u.get('underruns')}, lost {u.get('lost')}, dropped {u.get('dropped')}")
-        elif unity:
-            print(f"at the Unity client: no result ({str(u)[:300]})")
-        stats = s["stats"]
-        print(f"engine process: {s['cpu_per_s'] * 1e3:.0f} ms CPU per second of music (synth, model, "
-              f"transports: all of it); the session's closing stats: audio {stats.get('audio')}, "
-              f"audio frames dropped {stats.get('audio_frames_dropped')}, scheduler lateness "
-              f"{stats.get('lateness_ms')}")
+    g = s["godot"]
+    if g is not None and "music_time" in g:
+        gaudio, grate = _read_wav(s["godot_wav"])
+        # (system time, music_time(), audio_time()) at each beat: the recording runs on the audio
+        # clock (from the recording's first sample), music time and the system clock follow it
+        pairs = np.array([(sig[4] / 1e3 - offset, sig[5], sig[6]) for sig in g["signals"]
+                          if len(sig) >= 7 and sig[6] > g["audio_time"]])
+
+        def near(col: int, value: float) -> int:  # the last pair at or before value, else the first
+            return max(0, int(np.searchsorted(pairs[:, col], value, side="right")) - 1)
+
+        starts = []  # where in the recording the music reaches each message's engine time
+        for sent, _ in sends:
+            i = near(1, sent)
+            starts.append(pairs[i, 2] + (sent - pairs[i, 1]) - g["audio_time"])
+        found = _changes(gaudio, grate, starts)
+        at_godot = []
+        for c, (sent, _) in zip(found, sends):
+            a = g["audio_time"] + c
+            i = near(2, a)
+            at_godot.append(pairs[i, 0] + (a - pairs[i, 2]) - sent)
+        delay = pairs[:, 0] - pairs[:, 1]
+        path = [t + float(np.interp(t, pairs[:, 1], delay)) - sent for t, (sent, _) in zip(turns, sends)]
+        print(f"at the Godot 3 client (headless godot3-server, MoodscoreAudio, its Master bus through "
+              f"AudioEffectRecord): the changed sound {_figures(at_godot)} after the message; the engine's "
+              f"turn plus Godot's delay then: {_figures(path)}; Godot played "
+              f"the music {_figures(list(delay), each=False)} after its engine time (buffer_seconds 0.15); "
+              f"node underruns {g.get('underruns')}, lost frames {g.get('lost_frames')}, dropped to catch "
+              f"up {g.get('dropped_frames')}")
+    elif godot:
+        print(f"at the Godot 3 client: no result ({str(g)[:300]})")
+    u = s["unity"]
+    if u is not None and "music_time" in u:
+        uaudio, urate = _read_wav(s["unity_wav"])
+        found = _changes(uaudio, urate, [sent - u["music_time"] for sent, _ in sends])
+        # sample k is read k / rate after system_ms, as Unity's audio thread would read it
+        at_unity = [u["system_ms"] / 1e3 - offset + c - sent for c, (sent, _) in zip(found, sends)]
+        delay = u["system_ms"] / 1e3 - offset - u["music_time"]
+        print(f"at the Unity client (its .NET part under Mono: an AudioJitterBuffer of 0.2 s read in "
+              f"1024-frame blocks on a real-time clock, as OnAudioFilterRead would): the changed sound "
+              f"{_figures(at_unity)} after the message, when the audio thread reads it; the engine's turn "
+              f"plus its {delay * 1e3:.0f} ms delay: {_figures([t + delay - sent for t, (sent, _) in zip(turns, sends)])}; "
+              f"underruns "
+              f"{u.get('underruns')}, lost {u.get('lost')}, dropped {u.get('dropped')}")
+    elif unity:
+        print(f"at the Unity client: no result ({str(u)[:300]})")
+    stats = s["stats"]
+    print(f"engine process: {s['cpu_per_s'] * 1e3:.0f} ms CPU per second of music (synth, model, "
+          f"transports: all of it); the session's closing stats: audio {stats.get('audio')}, "
+          f"audio frames dropped {stats.get('audio_frames_dropped')}, scheduler lateness "
+          f"{stats.get('lateness_ms')}")
 
 
 def _figures(values: list[float], each: bool = True) -> str:

@@ -3,10 +3,10 @@
 The measuring half of ``moodscore bench audio-latency`` (numpy only, no I/O):
 
 - :func:`timbre` — third-octave band levels from 400 Hz up (dB, less their mean) in 20 ms
-  hops: the orchestration, not the notes.
+  hops: the orchestration, not the notes; and the spectral flux, the onsets.
 - :func:`change_at` — the hop in a window where the timbre before and after differ most (the
-  means of 1.5 s either side), moved to the sharpest rise in level within 150 ms of it: the
-  first notes of the new instruments.
+  means of 1.5 s either side), moved to the strongest onset within 150 ms of it: the first
+  notes of the new instruments; :func:`changes` gives it in seconds for each start.
 - :func:`render_midi` — a ``--record`` file through the embedded synth, and :func:`file_zero`,
   the engine-clock time of its first tick (from the engine's bar events).
 - :func:`best_lag` — the lag at which a reference best matches a recording
@@ -21,30 +21,31 @@ import os
 import mido
 import numpy as np
 
-HOP_S, SIDE_S, REFINE_S = 0.02, 1.5, 0.15
+HOP_S, SIDE_S, REFINE_S, WINDOW = 0.02, 1.5, 0.15, 1024
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
     return audio.astype(np.float64).mean(axis=1) if audio.ndim == 2 else audio.astype(np.float64)
 
 
-def timbre(audio: np.ndarray, rate: int, window: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """(band levels per hop: hops x bands, the level of each hop in dB)."""
+def timbre(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """(band levels per hop, less their mean: hops x bands; the spectral flux of each hop: how
+    much the bands rose since the hop before, in dB, the onsets). Hop i is centred on
+    ``i * HOP_S + WINDOW / 2 / rate`` seconds."""
     mono = _mono(audio)
     hop = round(HOP_S * rate)
-    count = max(0, (len(mono) - window) // hop)
-    frames = np.stack([mono[i * hop:i * hop + window] for i in range(count)]) * np.hanning(window)
+    count = max(0, (len(mono) - WINDOW) // hop)
+    frames = np.stack([mono[i * hop:i * hop + WINDOW] for i in range(count)]) * np.hanning(WINDOW)
     power = np.square(np.abs(np.fft.rfft(frames, axis=1)))
-    freqs = np.fft.rfftfreq(window, 1 / rate)
+    freqs = np.fft.rfftfreq(WINDOW, 1 / rate)
     edges = 400 * 2 ** (np.arange(17) / 3)
-    bands = np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)
-                      for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
-    level = 10 * np.log10(power.sum(axis=1) + 1e-9)
-    bands = 10 * np.log10(bands + 1e-9)
-    return bands - bands.mean(axis=1, keepdims=True), level
+    bands = 10 * np.log10(np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)
+                                    for lo, hi in zip(edges[:-1], edges[1:])], axis=1) + 1e-9)
+    flux = np.concatenate([[0.0], np.maximum(0.0, np.diff(bands, axis=0)).sum(axis=1)])
+    return bands - bands.mean(axis=1, keepdims=True), flux
 
 
-def change_at(bands: np.ndarray, level: np.ndarray, lo: int, hi: int) -> int:
+def change_at(bands: np.ndarray, flux: np.ndarray, lo: int, hi: int) -> int:
     """The hop in [lo, hi) at which the timbre changes most (see the module docstring)."""
     side, near = round(SIDE_S / HOP_S), round(REFINE_S / HOP_S)
     lo, hi = max(lo, side), min(hi, len(bands) - side)
@@ -55,8 +56,15 @@ def change_at(bands: np.ndarray, level: np.ndarray, lo: int, hi: int) -> int:
     before = (csum[cuts] - csum[cuts - side]) / side
     after = (csum[cuts + side] - csum[cuts]) / side
     best = int(cuts[np.argmax(np.linalg.norm(after - before, axis=1))])
-    a, b = max(1, best - near), min(len(level), best + near + 1)
-    return a + int(np.argmax(np.diff(level[a - 1:b])))
+    a, b = max(0, best - near), min(len(flux), best + near + 1)
+    return a + int(np.argmax(flux[a:b]))
+
+
+def changes(audio: np.ndarray, rate: int, starts: list[float], within: float = 6.0) -> list[float]:
+    """Seconds into ``audio`` of the timbre change in the ``within`` seconds after each start."""
+    bands, flux = timbre(audio, rate)
+    return [change_at(bands, flux, round(s / HOP_S), round((s + within) / HOP_S)) * HOP_S
+            + WINDOW / 2 / rate for s in starts]
 
 
 def render_midi(path: str | os.PathLike[str], rate: int,

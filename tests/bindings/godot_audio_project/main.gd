@@ -15,7 +15,7 @@ var music_time_at_start := 0.0
 var audio_time_at_start := 0.0
 var started_ms := -1
 var playing_ms := -1
-var signals := []  # [kind, bar, beat, audio_time, system time in ms, music_time() then]
+var signals := []  # [kind, bar, beat, audio_time, then: system time in ms, music_time(), audio_time()]
 var system_ms_at_start := 0.0
 
 
@@ -41,11 +41,12 @@ func _on_error(message: String) -> void:
 
 func _on_beat(bar_index: int, beat_index: int, _bpm: float, audio_time: float) -> void:
 	signals.append(["beat", bar_index, beat_index, audio_time, OS.get_system_time_msecs(),
-			audio.music_time()])
+			audio.music_time(), audio.audio_time()])
 
 
 func _on_bar(bar_index: int, _bpm: float, audio_time: float) -> void:
-	signals.append(["bar", bar_index, 0, audio_time, OS.get_system_time_msecs(), audio.music_time()])
+	signals.append(["bar", bar_index, 0, audio_time, OS.get_system_time_msecs(), audio.music_time(),
+			audio.audio_time()])
 
 
 func _on_started() -> void:
