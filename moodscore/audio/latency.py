@@ -3,10 +3,11 @@
 The measuring half of ``moodscore bench audio-latency`` (numpy only, no I/O):
 
 - :func:`timbre` — third-octave band levels from 400 Hz up (dB, less their mean) in 20 ms
-  hops: the orchestration, not the notes; and the spectral flux, the onsets.
-- :func:`change_at` — the hop in a window where the timbre before and after differ most (the
-  means of 1.5 s either side), moved to the strongest onset within 150 ms of it: the first
-  notes of the new instruments; :func:`changes` gives it in seconds for each start.
+  hops.
+- :func:`change_at` — the hop in a window where the timbre (the band levels less their mean:
+  the orchestration, not the notes) before and after differ most (the means of 1.5 s either
+  side), moved to the sharpest step within 150 ms of it (the means of 0.1 s either side) in
+  the bands the change made louder: the first notes of the new instruments; :func:`changes` gives it in seconds for each start.
 - :func:`render_midi` — a ``--record`` file through the embedded synth, and :func:`file_zero`,
   the engine-clock time of its first tick (from the engine's bar events).
 - :func:`best_lag` — the lag at which a reference best matches a recording
@@ -21,17 +22,16 @@ import os
 import mido
 import numpy as np
 
-HOP_S, SIDE_S, REFINE_S, WINDOW = 0.02, 1.5, 0.15, 1024
+HOP_S, SIDE_S, REFINE_S, STEP_S, WINDOW = 0.02, 1.5, 0.15, 0.06, 1024
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
     return audio.astype(np.float64).mean(axis=1) if audio.ndim == 2 else audio.astype(np.float64)
 
 
-def timbre(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(band levels per hop, less their mean: hops x bands; the spectral flux of each hop: how
-    much the bands rose since the hop before, in dB, the onsets). Hop i is centred on
-    ``i * HOP_S + WINDOW / 2 / rate`` seconds."""
+def timbre(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Third-octave band levels from 400 Hz up, in dB, per 20 ms hop (hops x bands); 60 dB below
+    the loudest counts as silence. Hop i is centred on ``i * HOP_S + WINDOW / 2 / rate`` s."""
     mono = _mono(audio)
     hop = round(HOP_S * rate)
     count = max(0, (len(mono) - WINDOW) // hop)
@@ -39,31 +39,37 @@ def timbre(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
     power = np.square(np.abs(np.fft.rfft(frames, axis=1)))
     freqs = np.fft.rfftfreq(WINDOW, 1 / rate)
     edges = 400 * 2 ** (np.arange(17) / 3)
-    bands = 10 * np.log10(np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)
-                                    for lo, hi in zip(edges[:-1], edges[1:])], axis=1) + 1e-9)
-    flux = np.concatenate([[0.0], np.maximum(0.0, np.diff(bands, axis=0)).sum(axis=1)])
-    return bands - bands.mean(axis=1, keepdims=True), flux
+    bands = np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)
+                      for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
+    return 10 * np.log10(bands + bands.max() * 1e-6 + 1e-12)
 
 
-def change_at(bands: np.ndarray, flux: np.ndarray, lo: int, hi: int) -> int:
+def change_at(bands: np.ndarray, lo: int, hi: int) -> int:
     """The hop in [lo, hi) at which the timbre changes most (see the module docstring)."""
     side, near = round(SIDE_S / HOP_S), round(REFINE_S / HOP_S)
     lo, hi = max(lo, side), min(hi, len(bands) - side)
     if hi <= lo:
         raise ValueError("the window is too short to look for a change in")
-    csum = np.concatenate([np.zeros((1, bands.shape[1])), np.cumsum(bands, axis=0)])
+    shape = bands - bands.mean(axis=1, keepdims=True)  # the timbre, not the loudness
+    csum = np.concatenate([np.zeros((1, shape.shape[1])), np.cumsum(shape, axis=0)])
     cuts = np.arange(lo, hi)
-    before = (csum[cuts] - csum[cuts - side]) / side
-    after = (csum[cuts + side] - csum[cuts]) / side
-    best = int(cuts[np.argmax(np.linalg.norm(after - before, axis=1))])
-    a, b = max(0, best - near), min(len(flux), best + near + 1)
-    return a + int(np.argmax(flux[a:b]))
+    jump = (csum[cuts + side] - 2 * csum[cuts] + csum[cuts - side]) / side  # after - before
+    best = int(cuts[np.argmax(np.linalg.norm(jump, axis=1))])
+    # the onset: the hop near it where the bands that the change made louder rise most
+    louder = jump[best - lo] > 3.0
+    if not louder.any():
+        return best
+    short = round(STEP_S / HOP_S)
+    loud = np.concatenate([np.zeros(1), np.cumsum(bands[:, louder].sum(axis=1))])
+    at = np.arange(max(short, best - near), min(len(bands) - short, best + near + 1))
+    step = (loud[at + short] - 2 * loud[at] + loud[at - short]) / short
+    return int(at[np.argmax(step)])
 
 
 def changes(audio: np.ndarray, rate: int, starts: list[float], within: float = 6.0) -> list[float]:
     """Seconds into ``audio`` of the timbre change in the ``within`` seconds after each start."""
-    bands, flux = timbre(audio, rate)
-    return [change_at(bands, flux, round(s / HOP_S), round((s + within) / HOP_S)) * HOP_S
+    bands = timbre(audio, rate)
+    return [change_at(bands, round(s / HOP_S), round((s + within) / HOP_S)) * HOP_S
             + WINDOW / 2 / rate for s in starts]
 
 
