@@ -163,6 +163,7 @@ def _session(folder: Path, changes: int, godot: bool, unity: Path | None, model:
         osc = SimpleUDPClient("127.0.0.1", osc_port)
         osc.send_message("/mood/va", [*CALM, 0.0])
         _wait("a calm phrase", 30, lambda: any(e["mood"] and e["mood"][1] < -0.3 for e in events.of("phrase")))
+        out["jack_rec_started"] = time.perf_counter()
         start(["jack_rec", "-f", str(out["jack_wav"]), "-d", f"{seconds:g}", "-b", "16",
                "PortAudio:out_0", "PortAudio:out_1"], "jack_rec.log")
         if godot:
@@ -228,7 +229,10 @@ def _report(s: dict, godot: bool, unity: bool) -> None:
 
     audio, rate = _read_wav(s["jack_wav"])
     zero = file_zero(s["mid"], s["bars"])
-    lag = best_lag(audio, render_midi(s["mid"], RATE))  # audio[i + lag] ~ render[i], engine time zero + i / RATE
+    # audio[i + lag] ~ render[i], engine time zero + i / RATE; jack_rec records from some time
+    # in the 1.5 s after it was started (it connects its ports first)
+    first = round((s["jack_rec_started"] - zero) * RATE)
+    lag = best_lag(audio, render_midi(s["mid"], RATE), -first - round(1.5 * RATE), -first)
     found = _changes(audio, rate, [sent - zero + lag / RATE for sent, _ in sends])
     music = [zero + c - lag / RATE for c in found]  # the engine time of each change found
     jack = [m + s["port_delay_s"] - sent for m, (sent, _) in zip(music, sends)]

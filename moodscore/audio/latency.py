@@ -102,9 +102,16 @@ def file_zero(path: str | os.PathLike[str], bars: list[float]) -> float:
     return float(np.median(shifts[np.abs(shifts - mode) < 0.002]))
 
 
-def best_lag(rec: np.ndarray, ref: np.ndarray) -> int:
+def best_lag(rec: np.ndarray, ref: np.ndarray, lo: int | None = None, hi: int | None = None) -> int:
+    """The lag at which ``ref`` best matches ``rec`` (``rec[i + lag] ~ ref[i]``), by FFT
+    cross-correlation of their first differences; with ``lo``/``hi``, the best in [lo, hi]
+    (music repeats: a bar away can match too)."""
     a, b = np.diff(_mono(rec), prepend=0.0), np.diff(_mono(ref), prepend=0.0)
     n = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     corr = np.fft.irfft(np.fft.rfft(a, n) * np.conj(np.fft.rfft(b, n)), n)
-    lag = int(np.argmax(corr))
-    return lag - n if lag >= n // 2 else lag
+    lags = np.arange(n)
+    lags[lags >= n // 2] -= n
+    if lo is not None or hi is not None:
+        corr = np.where((lags >= (lo if lo is not None else -n)) & (lags <= (hi if hi is not None else n)),
+                        corr, -np.inf)
+    return int(lags[np.argmax(corr)])
