@@ -23,6 +23,7 @@ with gdtoolkit in test_godot.py, as the client is.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import correlate, resample_poly
 
 from support import Engine
 
@@ -91,3 +92,63 @@ def test_godot3_node_plays_the_engines_music_through_its_master_bus(tmp_path: Pa
     print(f"beat signals' audio time against the recording ({len(errors_ms)} beats): median "
           f"{np.median(errors_ms):+.2f} ms, range {errors_ms.min():+.2f} to {errors_ms.max():+.2f} ms")
     assert abs(np.median(errors_ms)) <= 6.0 and np.abs(errors_ms).max() <= 15.0, errors_ms
+
+
+def _play_in_godot(tmp_path: Path, seconds: float, env: dict[str, str] | None = None):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    shutil.copytree(BINDING / "godot3" / "addons", project / "addons")
+    engine = Engine(tmp_path / "engine", "--ws-audio")
+    out = tmp_path / "master.wav"
+    try:
+        done = subprocess.run([godot3(), "--path", str(project), "--", str(engine.ws_port), f"{seconds:g}",
+                               str(out)], capture_output=True, text=True, timeout=90,
+                              env={**os.environ, **(env or {})})
+        bars = [e["time"] for _, e in engine.of("bar")]
+        beats = {(e["bar"], e["beat"]): e["time"] for _, e in engine.of("beat")}
+    finally:
+        engine.close()
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines and "music_time" in lines[-1], done.stdout + done.stderr
+    with wave.open(str(out)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, w.getnchannels())
+        rate = w.getframerate()
+    return json.loads(lines[-1]), audio, rate, engine, bars, beats
+
+
+def test_godot3_beats_stay_on_the_audio_clock_through_an_underrun_and_a_catch_up(tmp_path: Path) -> None:
+    """The main loop stalls 0.35 s two seconds into the recording: the generator runs dry (an
+    underrun: silence the audio clock counts), then more has come than buffer_seconds and
+    catch_up_seconds (whole blocks are skipped, which heard_at() accounts for). The recording
+    before the stall and after it are each lined up with the engine's render on their own
+    (the music jumps between them); in each, every beat's audio time must say where it is."""
+    report, audio, rate, engine, bars, beats = _play_in_godot(tmp_path, 6, {"MOODSCORE_TEST_STALL_S": "2"})
+    assert report["underruns"] >= 1 and report["dropped_frames"] > 0, report
+    events = timeline(engine.record)
+    zero = file_zero(events, bars)
+    ref = render(events, events[-1][0] + 1.0)
+    g = np.gcd(rate, RATE)
+    ref_hp = highpass(resample_poly(ref.astype(np.float64), rate // g, RATE // g, axis=0))
+    rec_hp = highpass(audio)
+    expected = {(bar, beat): (heard - report["audio_time"]) * rate
+                for kind, bar, beat, heard, *_ in report["signals"]
+                if kind == "beat" and heard >= 0 and (bar, beat) in beats}
+    lags, errors = [], []
+    for lo, hi in ((0.1, 1.9), (3.0, len(audio) / rate - 0.3)):  # before the stall, after it
+        inside = {key: at for key, at in expected.items() if lo * rate < at < hi * rate}
+        assert len(inside) >= 3, (lo, hi, expected)
+        # the lag (recording less render) the audio times say, then the one the sound says near it
+        said = float(np.median([at - (beats[key] - zero) * rate for key, at in inside.items()]))
+        seg = rec_hp[int(lo * rate):int(hi * rate)]
+        margin = int(0.1 * rate)
+        first = int(lo * rate - said) - margin
+        corr = correlate(ref_hp[first:first + len(seg) + 2 * margin], seg, mode="valid", method="fft")
+        lag = lo * rate - (first + int(np.argmax(corr)))
+        lags.append(lag)
+        errors += [(at - ((beats[key] - zero) * rate + lag)) / rate * 1e3 for key, at in inside.items()]
+    ms = np.array(errors)
+    print(f"\nGodot 3 through a 0.35 s stall ({report['underruns']} underrun, {report['dropped_frames']} "
+          f"frames skipped to catch up, {report['lost_frames']} lost; the music {(lags[1] - lags[0]) / rate * 1e3:+.0f} "
+          f"ms later after it): {len(ms)} beats' audio times against the recording: median "
+          f"{np.median(ms):+.2f} ms, range {ms.min():+.2f} to {ms.max():+.2f} ms")
+    assert abs(np.median(ms)) <= 6.0 and np.abs(ms).max() <= 15.0, errors

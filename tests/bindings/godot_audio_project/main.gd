@@ -1,7 +1,9 @@
 # Plays `moodscore serve --ws-audio` (port after `--` on the command line) through MoodscoreAudio,
 # records the Master bus with AudioEffectRecord for the seconds given, saves it as a WAV, and
 # prints one JSON line: the music time and the audio clock of the recording's first sample, the
-# beat and bar signals with their audio times, and the node's counts.
+# beat and bar signals with their audio times, and the node's counts. With MOODSCORE_TEST_STALL_S
+# set, the main loop stalls 0.35 s that many seconds into the recording (the generator runs dry,
+# then too much has come: an underrun and a catch-up).
 extends Node
 
 # preloaded: a headless run without the editor has no cache of global class names
@@ -15,6 +17,7 @@ var music_time_at_start := 0.0
 var audio_time_at_start := 0.0
 var started_ms := -1
 var playing_ms := -1
+var stall_ms := -1
 var signals := []  # [kind, bar, beat, audio_time, then: system time in ms, music_time(), audio_time()]
 var system_ms_at_start := 0.0
 
@@ -63,11 +66,16 @@ func _start_recording() -> void:  # half a second in: the stream's steady state
 	system_ms_at_start = OS.get_system_time_msecs() + next * 1000.0
 	AudioServer.unlock()
 	started_ms = OS.get_ticks_msec()
+	if OS.has_environment("MOODSCORE_TEST_STALL_S"):
+		stall_ms = started_ms + int(float(OS.get_environment("MOODSCORE_TEST_STALL_S")) * 1000.0)
 
 
 func _process(_delta: float) -> void:
 	if playing_ms >= 0 and OS.get_ticks_msec() - playing_ms > 500:
 		_start_recording()
+	if stall_ms >= 0 and OS.get_ticks_msec() >= stall_ms:
+		stall_ms = -1
+		OS.delay_msec(350)
 	if started_ms >= 0 and OS.get_ticks_msec() - started_ms > seconds * 1000.0:
 		record.set_recording_active(false)
 		var wav: AudioStreamSample = record.get_recording()

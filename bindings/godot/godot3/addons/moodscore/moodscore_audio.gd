@@ -33,7 +33,6 @@ signal phrase(index, mood, abc, audio_time)  # mood: Vector2(valence, arousal) o
 
 const RATE := 48000
 const HEADER := 32
-const CATCH_UP_S := 0.1  # buffered beyond buffer_seconds: drop to catch up
 const READ_AHEAD := 130  # frames Godot 3's resampler holds, on average: half its 256, and 2
 
 export var host := "127.0.0.1"
@@ -41,6 +40,7 @@ export var ws_port := 8765
 export var bus := "Master"
 export var buffer_seconds := 0.1
 export var autostart := true
+export var catch_up_seconds := 0.1  # at most this beyond buffer_seconds builds up, then it skips
 export var events := true  # also the engine's beat/bar/phrase events, as the signals above
 
 var underruns := 0
@@ -184,12 +184,19 @@ func _process(_delta: float) -> void:
 	var ws := _ws
 	ws.poll()
 	var peer := ws.get_peer(1)
+	var texts := []  # events: told once the frames that came with them are in the generator
 	while ws == _ws and peer.get_available_packet_count() > 0:
 		var packet := peer.get_packet()
 		if not peer.was_string_packet():
 			_take(packet)
 		else:
-			_event(packet.get_string_from_utf8())
+			texts.append(packet.get_string_from_utf8())
+	_play()
+	for text in texts:
+		_event(text)
+
+
+func _play() -> void:
 	var paused := get_tree().paused
 	if paused != _was_paused:
 		_was_paused = paused
@@ -300,7 +307,7 @@ func _feed() -> void:
 	while not _drops.empty() and taken - min(READ_AHEAD, taken) > _drops[0][0] + _capacity:
 		_shift += _drops.pop_front()[1]  # long heard
 	# the game's audio clock slower than the engine's (no two clocks agree): skip to catch up
-	while _queue.size() > 1 and _queued + waiting > (buffer_seconds + CATCH_UP_S) * RATE:
+	while _queue.size() > 1 and _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE:
 		var old: PoolVector2Array = _queue.pop_front()
 		_queued -= old.size()
 		_pushed += old.size()
