@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ws-audio", action="store_true",
                    help="also stream the rendered music to WebSocket subscribers of 'audio' (for a "
                    "game to play through its own audio)")
+    s.add_argument("--ws-audio-stems", action="store_true",
+                   help="--ws-audio, and each part rendered on its own, one stereo pair per part in "
+                   "one frame, to subscribers of 'stems' (for a game to mix the layers)")
 
     pn = sub.add_parser("panic", help="send the full panic (all notes off, all sound off, reset "
                         "controllers, sustain off on 16 channels) to a MIDI output")
@@ -529,7 +532,7 @@ def _serve(args: argparse.Namespace) -> None:
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
         "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style",
-        "theme", "audio", "audio_device", "soundfont", "ws_audio")},
+        "theme", "audio", "audio_device", "soundfont", "ws_audio", "ws_audio_stems")},
         osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
     _load_theme(args.theme, Meter())  # a bad theme is said before anything starts
     if opts.virtual_port and sys.platform == "win32":
