@@ -23,6 +23,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -255,6 +256,17 @@ def test_client_gets_beat_bar_and_phrase_signals(run: Run) -> None:
         assert (s["bar"], s["beat"], s["tempo"]) in engine_beats, s
     for s in bars:
         assert (s["bar"], s["tempo"]) in engine_bars, s
+    # Moodscore.event_time: the engine-clock time of the beat or bar being signalled (bars count
+    # from 0 again after each stop, so a bar's number may have several times)
+    beat_times, bar_times = defaultdict(list), defaultdict(list)
+    for _, e in run.engine.of("beat"):
+        beat_times[e["bar"], e["beat"]].append(e["time"])
+    for _, e in run.engine.of("bar"):
+        bar_times[e["bar"]].append(e["time"])
+    for s in beats:
+        assert min(abs(s["time"] - t) for t in beat_times[s["bar"], s["beat"]]) < 1e-3, s
+    for s in bars:
+        assert min(abs(s["time"] - t) for t in bar_times[s["bar"]]) < 1e-3, s
     for s in phrases:  # the endings of the stops at the phrase have no mood
         assert (s["index"], tuple(s["mood"]) if s["mood"] else None, s["abc"]) in engine_phrases, s
     assert any(s["tempo"] == TEMPO for s in beats), "the client never saw a beat at the new tempo"
