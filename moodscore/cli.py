@@ -162,10 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmarks: phrase generation (ONNX Runtime against torch), or realtime")
     b.add_argument("suite", nargs="?",
-                   choices=["models", "realtime", "render", "track", "soak", "audio", "sessions"], default="models")
+                   choices=["models", "realtime", "render", "track", "soak", "audio", "audio-latency", "sessions"],
+                   default="models")
     b.add_argument("--audio-device", default=None, metavar="NAME",
                    help="audio: also play the journey live on this device for --minutes")
-    b.add_argument("--changes", type=_at_least("--changes", 1), default=12, help="realtime: mood changes per mode")
+    b.add_argument("--changes", type=_at_least("--changes", 1), default=None,
+                   help="realtime, audio: mood changes per mode (12); audio-latency: mood messages (4)")
+    b.add_argument("--no-godot", action="store_true", help="audio-latency: not at the Godot 3 client")
+    b.add_argument("--no-unity", action="store_true", help="audio-latency: not at the Unity client (Mono)")
     b.add_argument("--minutes", type=_positive("--minutes"), default=None,
                    help="realtime: length of the deadline session (10); sessions: of each run (1); "
                         "soak: of the soak (10)")
@@ -206,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ws-audio", action="store_true",
                    help="also stream the rendered music to WebSocket subscribers of 'audio' (for a "
                    "game to play through its own audio)")
+    s.add_argument("--ws-audio-stems", action="store_true",
+                   help="--ws-audio, and each part rendered on its own, one stereo pair per part in "
+                   "one frame, to subscribers of 'stems' (for a game to mix the layers)")
 
     pn = sub.add_parser("panic", help="send the full panic (all notes off, all sound off, reset "
                         "controllers, sustain off on 16 channels) to a MIDI output")
@@ -424,6 +431,14 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.suite == "audio-latency":
+        from .audio import bench_latency
+
+        bench_latency.run(changes=args.changes or 4, godot=not args.no_godot, unity=not args.no_unity,
+                          model="lstm" if args.model == "all" else args.model)
+        return
+    if args.changes is None:
+        args.changes = 12
     if args.suite == "audio":
         from .audio import bench as audio_bench
 
@@ -517,7 +532,7 @@ def _serve(args: argparse.Namespace) -> None:
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
         "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style",
-        "theme", "audio", "audio_device", "soundfont", "ws_audio")},
+        "theme", "audio", "audio_device", "soundfont", "ws_audio", "ws_audio_stems")},
         osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
     _load_theme(args.theme, Meter())  # a bad theme is said before anything starts
     if opts.virtual_port and sys.platform == "win32":

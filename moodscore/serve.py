@@ -67,6 +67,7 @@ class ServeOptions:
     audio_device: str | None = None
     soundfont: Path | None = None
     ws_audio: bool = False  # rendered audio frames to WebSocket subscribers of "audio"
+    ws_audio_stems: bool = False  # and one stereo pair per part to subscribers of "stems"
 
 
 def ports_hint(api: str | None) -> str:
@@ -82,10 +83,12 @@ def ports_hint(api: str | None) -> str:
             "--virtual-port NAME (not on Windows), or only record with --record out.mid.")
 
 
-def _sinks(opts: ServeOptions, publish_audio: Callable[[bytes], object] | None = None) -> MidiSink:
+def _sinks(opts: ServeOptions, publish_audio: Callable[[bytes], object] | None = None,
+           publish_stems: Callable[[bytes], object] | None = None) -> MidiSink:
     sinks: list[MidiSink] = []
-    if opts.ws_audio and publish_audio is not None:
-        sinks.append(PcmStream(publish_audio, opts.soundfont))
+    if (opts.ws_audio or opts.ws_audio_stems) and publish_audio is not None:
+        sinks.append(PcmStream(publish_audio, opts.soundfont,
+                               publish_stems=publish_stems if opts.ws_audio_stems else None))
     if opts.midi_port or opts.virtual_port:
         sinks.append(RtMidiSink(opts.midi_port, virtual=opts.virtual_port, api=opts.midi_api))
     if opts.audio or opts.audio_device or opts.soundfont:
@@ -140,7 +143,8 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
         raise ConfigError(f"theme {opts.theme}: the theme is in {theme.meter}, the music in 4/4")
     hub, loop = Hub(), asyncio.get_running_loop()
     # before the model loads: no output chosen is said at once
-    sink = _sinks(opts, lambda frame: loop.call_soon_threadsafe(hub.publish_audio, frame))
+    sink = _sinks(opts, lambda frame: loop.call_soon_threadsafe(hub.publish_audio, frame),
+                  lambda frame: loop.call_soon_threadsafe(hub.publish_audio, frame, "stems"))
     running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,
                                                 transition=opts.transition, style=style, theme=theme)
@@ -198,7 +202,7 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None,
     return {"applied": applied, "rejected": dict(stats.counts), "misses": conductor.misses,
             "phrases": engine.generated, "lateness_ms": scheduler.lateness_stats(),
             "dropped_events": hub.dropped, **engine.stats(), **audio_stats(sink),
-            **({"audio_frames_dropped": hub.audio_dropped} if opts.ws_audio else {})}
+            **({"audio_frames_dropped": hub.audio_dropped} if opts.ws_audio or opts.ws_audio_stems else {})}
 
 
 def run(opts: ServeOptions) -> int:

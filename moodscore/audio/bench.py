@@ -2,7 +2,7 @@
 
 - synth CPU: the demo's mood journey (calm, tense, triumphant, sad), made offline by the same
   conductor, rendered through FluidSynth in 1024-frame blocks with each event at its sample;
-  CPU seconds per second of audio.
+  CPU seconds per second of audio; and the same for the stems (a synth per part).
 - mood to changed sound: on the same virtual clock, a mood message into another quadrant at
   random moments, to the first note of the engine's music in that mood (what a listener hears
   change), plus the audio path's fixed delay (``--ws-audio``: a block and the margin; a device:
@@ -25,6 +25,7 @@ from ..engine.conductor import Conductor
 from ..engine.live import to_mido
 from ..engine.offline import run as run_offline
 from ..models.runtime import load_generator
+from ..engine.protocol import STEM_CHANNELS
 from .stream import BLOCK, MARGIN_S, RATE
 from .synth import BlockPlayer, SoundFontSynth
 
@@ -39,14 +40,24 @@ def _journey(seconds: float, model: str):
 def synth_cpu(seconds: float = 60.0, model: str = "lstm") -> dict[str, float]:
     timeline = _journey(seconds, model)
     player = BlockPlayer(SoundFontSynth(rate=RATE))
+    stems = {channel: BlockPlayer(SoundFontSynth(rate=RATE)) for channel in STEM_CHANNELS}
     for e in sorted(timeline.events, key=lambda e: e.time):
-        player.push(round(e.time * RATE), to_mido(e).bytes())
+        msg = to_mido(e)
+        player.push(round(e.time * RATE), msg.bytes())
+        if getattr(msg, "channel", None) in stems:
+            stems[msg.channel].push(round(e.time * RATE), msg.bytes())
     start = time.process_time()
     for _ in range(int(seconds * RATE) // BLOCK):
         player.render(BLOCK)
     cpu = time.process_time() - start
+    start = time.process_time()
+    for _ in range(int(seconds * RATE) // BLOCK):
+        for stem in stems.values():
+            stem.render(BLOCK)
+    stems_cpu = time.process_time() - start
     return {"seconds": seconds, "cpu_s": cpu, "cpu_per_audio_s_ms": cpu / seconds * 1e3,
-            "realtime_x": seconds / cpu, "events": len(timeline.events)}
+            "realtime_x": seconds / cpu, "events": len(timeline.events),
+            "stems_cpu_per_audio_s_ms": stems_cpu / seconds * 1e3}
 
 
 def _quadrant(mood: tuple[float, float] | list[float]) -> tuple[bool, bool]:
@@ -99,7 +110,8 @@ def run(*, model: str = "lstm", changes: int = 12, minutes: float = 0.0, device:
     cpu = synth_cpu(model=model)
     print(f"synth: {cpu['seconds']:.0f} s of the journey ({cpu['events']} MIDI events) rendered in "
           f"{cpu['cpu_s']:.2f} CPU s: {cpu['cpu_per_audio_s_ms']:.1f} ms CPU per second of audio, "
-          f"{cpu['realtime_x']:.0f}x real time")
+          f"{cpu['realtime_x']:.0f}x real time; the {len(STEM_CHANNELS)} stems of --ws-audio-stems, each part "
+          f"on a synth of its own, {cpu['stems_cpu_per_audio_s_ms']:.1f} ms more")
     waits = mood_to_sound(changes, model)
     path = BLOCK / RATE + MARGIN_S
     print(f"mood message to the music in the new quadrant ({changes} changes, transition bar): "

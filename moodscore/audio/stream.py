@@ -11,6 +11,11 @@ hearing. A block is rendered once its last sample's music time is ``margin_s`` p
 the scheduler sends a little late still land on their sample; blocks therefore leave
 ``block / rate + margin_s`` after their music time, and a client buffers from there.
 
+With ``publish_stems`` (``--ws-audio-stems``) each part is also rendered by a synth of its own
+(the MIDI of its channel only) and every block goes out a second time as one stems frame:
+flags ``AUDIO_STEMS``, a stereo pair per part in the order of ``STEM_CHANNELS``, so a game can
+mix the layers itself. The stems add up to the mix (each synth's reverb and chorus included).
+
 Public API: :class:`PcmStream`.
 """
 from __future__ import annotations
@@ -23,8 +28,9 @@ from collections.abc import Callable
 from typing import Any
 
 import mido
+import numpy as np
 
-from ..engine.protocol import pack_audio
+from ..engine.protocol import AUDIO_STEMS, STEM_CHANNELS, pack_audio
 from ..midi.base import MidiSink
 from .synth import AT_ONCE, BlockPlayer, SoundFontSynth
 
@@ -40,10 +46,14 @@ class PcmStream(MidiSink):
 
     def __init__(self, publish: Callable[[bytes], object], soundfont: str | os.PathLike[str] | None = None,
                  *, rate: int = RATE, block: int = BLOCK, margin_s: float = MARGIN_S,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 publish_stems: Callable[[bytes], object] | None = None) -> None:
         super().__init__()
         self.publish, self.rate, self.block, self.margin_s, self.clock = publish, rate, block, margin_s, clock
         self.player = BlockPlayer(SoundFontSynth(soundfont, rate=rate))  # a bad SoundFont: said now
+        self.publish_stems = publish_stems
+        self.stems = ({channel: BlockPlayer(SoundFontSynth(soundfont, rate=rate)) for channel in STEM_CHANNELS}
+                      if publish_stems is not None else {})
         self.t0 = 0.0
         self.blocks = 0
         self.behind = 0  # blocks rendered later than their due time by more than a block
@@ -67,6 +77,9 @@ class PcmStream(MidiSink):
             return
         index = AT_ONCE if at is None else max(0, round((at - self.t0) * self.rate))
         self.player.push(index, msg.bytes())
+        stem = self.stems.get(msg.channel)
+        if stem is not None:
+            stem.push(index, msg.bytes())
 
     def _close(self) -> None:
         self._halt.set()
@@ -89,6 +102,10 @@ class PcmStream(MidiSink):
             try:
                 pcm = self.player.render(self.block)
                 self.publish(pack_audio(self.rate, 2, start, self.music_time(start), pcm.tobytes()))
+                if self.publish_stems is not None:
+                    stems = np.concatenate([stem.render(self.block) for stem in self.stems.values()], axis=1)
+                    self.publish_stems(pack_audio(self.rate, stems.shape[1], start, self.music_time(start),
+                                                  stems.tobytes(), AUDIO_STEMS))
                 self.blocks += 1
             except Exception:  # one bad block must not end the stream
                 log.exception("audio stream: rendering a block failed")

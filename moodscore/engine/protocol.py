@@ -14,7 +14,8 @@ Public API: :func:`parse_json`, :func:`parse_osc`, :func:`ack`, :func:`error_rep
 :class:`ThemeMessage`, :class:`SessionMessage`, :class:`StatsMessage`),
 :class:`BeatEvent`, :class:`BarEvent`, :class:`PhraseEvent`, :class:`NoteEvent`, :class:`MidiOutEvent`,
 :class:`SessionReply`, :class:`StatsReply`, ``MESSAGE_TYPES``, ``OSC_ADDRESSES``,
-``MAX_JSON_BYTES``, ``REJECT_KINDS``, ``AUDIO_HEADER``, :func:`pack_audio`, :func:`unpack_audio`.
+``MAX_JSON_BYTES``, ``REJECT_KINDS``, ``AUDIO_HEADER``, ``AUDIO_STEMS``, ``STEM_CHANNELS``,
+:func:`pack_audio`, :func:`unpack_audio`, :func:`audio_flags`.
 
 Every incoming message, as JSON and as OSC (``subscribe`` is WebSocket only)::
 
@@ -53,7 +54,9 @@ answered with ``{"type": "session", "id": ..., ...}`` (:class:`SessionReply`) an
 Events for subscribers: beat, bar, phrase (all three by default) and, from ``moodscore demo``,
 midi: ``{"type": "midi", "time": 12.3, "data": [[144, 60, 93]]}``, each MIDI message as it is sent;
 from ``moodscore serve --ws-audio``, audio: the rendered music as binary frames
-(``AUDIO_HEADER``, :func:`pack_audio`, :func:`unpack_audio`), each stamped with its music time.
+(``AUDIO_HEADER``, :func:`pack_audio`, :func:`unpack_audio`), each stamped with its music time;
+from ``--ws-audio-stems``, stems: the same blocks with a stereo pair per part (flags
+``AUDIO_STEMS``, parts in the order of ``STEM_CHANNELS``; :func:`audio_flags`).
 
 ``glide`` is seconds to reach the new mood (null or absent: the engine's default); ``bpm`` 0
 returns to the mood's own tempo.
@@ -86,24 +89,34 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 16384
 REJECT_KINDS = ("json", "schema", "size", "osc", "source", "origin")
-EventKind = Literal["beat", "bar", "phrase", "midi", "audio"]
+EventKind = Literal["beat", "bar", "phrase", "midi", "audio", "stems"]
 EVENT_KINDS: tuple[EventKind, ...] = ("beat", "bar", "phrase")  # what a bare subscribe gets
 # "midi" (each MIDI message as it is sent) only where a sink publishes it (moodscore demo), and
 # only when asked for by name: it is a stream most clients do not want.
-# "audio" (binary PCM frames, below) only from ``serve --ws-audio``, also only by name.
-SUBSCRIBABLE: tuple[EventKind, ...] = EVENT_KINDS + ("midi", "audio")
+# "audio" (binary PCM frames, below) only from ``serve --ws-audio``, also only by name;
+# "stems" (the same, one stereo pair per part: STEM_CHANNELS) only from ``--ws-audio-stems``.
+SUBSCRIBABLE: tuple[EventKind, ...] = EVENT_KINDS + ("midi", "audio", "stems")
 
 # An audio frame, one binary WebSocket message: this header, then int16 little-endian samples,
 # interleaved: magic b"MSA1", sample rate, channels, flags (0), index of the first sample frame
 # since the stream began, its music time (the engine clock of beat/bar/phrase "time"), frames.
 AUDIO_HEADER = struct.Struct("<4sIHHQdI")
 AUDIO_MAGIC = b"MSA1"
+# A stems frame has flags AUDIO_STEMS and two channels (left, right) per part, in the order of
+# the parts' MIDI channels: melody 0, pad 1, bass 2, stingers 3, counter 4, rhythm 5, drums 9.
+AUDIO_STEMS = 1
+STEM_CHANNELS = (0, 1, 2, 3, 4, 5, 9)
 
 
-def pack_audio(rate: int, channels: int, index: int, time: float, pcm: bytes) -> bytes:
-    """One audio frame: header and ``pcm`` (int16 LE, interleaved)."""
+def pack_audio(rate: int, channels: int, index: int, time: float, pcm: bytes, flags: int = 0) -> bytes:
+    """One audio frame: header and ``pcm`` (int16 LE, interleaved); flags AUDIO_STEMS for stems."""
     frames = len(pcm) // (2 * channels)
-    return AUDIO_HEADER.pack(AUDIO_MAGIC, rate, channels, 0, index, time, frames) + pcm
+    return AUDIO_HEADER.pack(AUDIO_MAGIC, rate, channels, flags, index, time, frames) + pcm
+
+
+def audio_flags(frame: bytes) -> int:
+    """The flags of an audio frame: 0 the mix, AUDIO_STEMS a stems frame."""
+    return int(AUDIO_HEADER.unpack_from(frame)[3])
 
 
 def unpack_audio(frame: bytes) -> tuple[int, int, int, float, bytes]:

@@ -6,7 +6,8 @@ on, whatever was sent. A subscriber that reads too slowly loses its oldest event
 rather than holding the engine up. A lost ``midi`` event may have held a note-off, so the next
 ``midi`` event that subscriber gets is preceded by all-notes-off on every channel: a gap in
 what it hears, never a note that hangs. Audio frames (binary, ``serve --ws-audio``) go to the
-subscribers of ``audio`` the same way, at most about a second of them waiting.
+subscribers of ``audio`` the same way, at most about a second of them waiting; stems frames
+(``--ws-audio-stems``) to those of ``stems``.
 
 Browsers let any web page open a WebSocket to localhost, so a handshake that carries an
 ``Origin`` header (every browser sends one) is refused with HTTP 403, logged and counted,
@@ -126,11 +127,12 @@ class Hub:
                     self.dropped += 1
             queue.put_nowait(text)
 
-    def publish_audio(self, frame: bytes) -> None:
-        """A binary audio frame to the subscribers of ``audio``; a slow one loses its oldest
-        frames (at most ``AUDIO_QUEUE`` wait), counted, and never holds the others up."""
+    def publish_audio(self, frame: bytes, kind: str = "audio") -> None:
+        """A binary audio frame to the subscribers of ``kind`` (``audio``, or ``stems``); a slow
+        one loses its oldest frames (at most ``AUDIO_QUEUE`` wait), counted, and never holds the
+        others up."""
         for queue, kinds in self.queues.values():
-            if "audio" not in kinds:
+            if kind not in kinds:
                 continue
             if queue.qsize() >= AUDIO_QUEUE:
                 queue.get_nowait()
@@ -196,7 +198,7 @@ async def start_ws(submit: Callable[[object], None], hub: Hub, host: str, port: 
                         hub.queues[ws] = (old[0] if old else asyncio.Queue(QUEUE), frozenset(msg.events))
                         if pump is None:
                             pump = asyncio.create_task(hub.pump(ws))
-                        if "audio" in msg.events:
+                        if "audio" in msg.events or "stems" in msg.events:
                             _bound_send_buffer(ws)
                     else:
                         submit(msg)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from websockets.sync.client import connect
 
-from moodscore.engine.protocol import unpack_audio
+from moodscore.engine.protocol import AUDIO_STEMS, STEM_CHANNELS, audio_flags, unpack_audio
 from support import Engine, wait_until
 from test_serve_audio import RATE, best_lag, file_zero, highpass, render, timeline
 
@@ -111,3 +111,41 @@ def test_ws_audio_frames_are_the_engines_music_on_its_clock(tmp_path: Path) -> N
           f"own render {off_ms:+.2f} ms; arrival after music time p50 {np.median(late):.1f} ms, max "
           f"{late.max():.1f} ms; slow subscriber lost {summary['audio_frames_dropped']} frames; "
           f"{summary.get('stream')}")
+
+
+def test_ws_audio_stems_are_the_parts_and_add_up_to_the_mix(tmp_path: Path) -> None:
+    """``--ws-audio-stems``: a subscriber of ``stems`` and ``audio`` gets, for each block, the mix
+    and one stems frame (flags AUDIO_STEMS, a stereo pair per part). The stems add up to the mix
+    of the same block; the melody's stem and others sound, the stingers' (none played) is silent."""
+    engine = Engine(tmp_path, "--ws-audio-stems")
+    mix: dict[int, np.ndarray] = {}
+    stems: dict[int, np.ndarray] = {}
+    try:
+        with connect(f"ws://127.0.0.1:{engine.ws_port}", open_timeout=10, max_size=None) as ws:
+            ws.send(json.dumps({"type": "subscribe", "events": ["audio", "stems"]}))
+            deadline = time.monotonic() + 20
+            while len(stems) < 200 and time.monotonic() < deadline:
+                frame = ws.recv(timeout=10)
+                if not isinstance(frame, bytes):
+                    continue
+                rate, channels, index, _, pcm = unpack_audio(frame)
+                samples = np.frombuffer(pcm, dtype=np.int16).reshape(-1, channels).astype(np.float64)
+                if audio_flags(frame) == AUDIO_STEMS:
+                    assert channels == 2 * len(STEM_CHANNELS), channels
+                    stems[index] = samples
+                else:
+                    assert (rate, channels, audio_flags(frame)) == (RATE, 2, 0)
+                    mix[index] = samples
+    finally:
+        engine.close()
+    both = sorted(set(mix) & set(stems))
+    assert len(both) >= 150, (len(mix), len(stems))
+    m = np.concatenate([mix[i] for i in both])
+    s = np.concatenate([stems[i] for i in both]).reshape(len(m), len(STEM_CHANNELS), 2)
+    residual = np.sqrt(np.mean((s.sum(axis=1) - m) ** 2)) / np.sqrt(np.mean(m ** 2))
+    level = {ch: float(np.sqrt(np.mean(s[:, k] ** 2))) for k, ch in enumerate(STEM_CHANNELS)}
+    print(f"\n{len(both)} blocks: the stems add up to the mix within {residual:.2%} (rms); "
+          f"rms per channel {({ch: round(v) for ch, v in level.items()})}")
+    assert residual < 0.02, residual
+    assert level[0] > 100 and sum(v > 100 for v in level.values()) >= 3, level  # the melody and others
+    assert level[3] < 4.0, level  # no stinger was played: its stem is silent (dither only)

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -255,6 +256,17 @@ def test_client_gets_beat_bar_and_phrase_signals(run: Run) -> None:
         assert (s["bar"], s["beat"], s["tempo"]) in engine_beats, s
     for s in bars:
         assert (s["bar"], s["tempo"]) in engine_bars, s
+    # Moodscore.event_time: the engine-clock time of the beat or bar being signalled (bars count
+    # from 0 again after each stop, so a bar's number may have several times)
+    beat_times, bar_times = defaultdict(list), defaultdict(list)
+    for _, e in run.engine.of("beat"):
+        beat_times[e["bar"], e["beat"]].append(e["time"])
+    for _, e in run.engine.of("bar"):
+        bar_times[e["bar"]].append(e["time"])
+    for s in beats:
+        assert min(abs(s["time"] - t) for t in beat_times[s["bar"], s["beat"]]) < 1e-3, s
+    for s in bars:
+        assert min(abs(s["time"] - t) for t in bar_times[s["bar"]]) < 1e-3, s
     for s in phrases:  # the endings of the stops at the phrase have no mood
         assert (s["index"], tuple(s["mood"]) if s["mood"] else None, s["abc"]) in engine_phrases, s
     assert any(s["tempo"] == TEMPO for s in beats), "the client never saw a beat at the new tempo"
@@ -414,7 +426,7 @@ def test_godot4_scripts_parse() -> None:
         assert lint_code(path.read_text()) == [], path  # gdlint's default rules
     readme = (BINDING / "README.md").read_text()
     snippets = re.findall(r"```gdscript\n(.*?)```", readme, re.DOTALL)
-    assert len(snippets) == 3, snippets
+    assert len(snippets) == 4, snippets
     for snippet in snippets:  # the Godot 3 one uses no syntax that Godot 4 lacks
         parser.parse(snippet)
     with pytest.raises(Exception, match="Unexpected"):
@@ -442,7 +454,9 @@ def test_both_versions_of_the_audio_node_offer_the_same_api() -> None:
                  "public": r"var ([a-z]\w*)"}.items()}
     godot3, godot4 = api("godot3"), api("godot4")
     assert godot3 == godot4
-    assert {name for name, _ in godot3["func"]} == {"start", "stop", "music_time", "is_playing"}
+    assert {name for name, _ in godot3["func"]} == {"start", "stop", "music_time", "audio_time",
+                                                   "heard_at", "is_playing"}
+    assert godot3["signal"] == ["started", "error", "beat", "bar", "phrase"]
 
 
 def test_both_versions_offer_the_same_api() -> None:

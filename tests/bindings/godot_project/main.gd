@@ -214,11 +214,11 @@ func _finish(code: int, why: String) -> void:
 func _on_beat(bar: int, beat: int, tempo: float) -> void:
 	_beats.append([bar, beat, tempo])
 	_last_beat_ms = OS.get_ticks_msec()
-	_say({"signal": "beat", "bar": bar, "beat": beat, "tempo": tempo})
+	_say({"signal": "beat", "bar": bar, "beat": beat, "tempo": tempo, "time": Moodscore.event_time})
 
 
 func _on_bar(bar: int, tempo: float) -> void:
-	_say({"signal": "bar", "bar": bar, "tempo": tempo})
+	_say({"signal": "bar", "bar": bar, "tempo": tempo, "time": Moodscore.event_time})
 
 
 func _on_phrase(index: int, mood, abc: String) -> void:

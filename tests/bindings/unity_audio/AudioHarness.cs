@@ -1,7 +1,8 @@
 // Plays what MoodscoreAudio would play, without Unity: the engine's audio stream into the
 // jitter buffer, read as Unity's audio thread would (1024-frame blocks at 48 kHz, paced by a
 // clock), written to a 16-bit WAV. Arguments: ws-port seconds out.wav. Prints one JSON line:
-// the music time of the WAV's first sample, underruns, lost and dropped frames.
+// the music time of the WAV's first sample and the system clock (Unix ms) when it was read,
+// underruns, lost and dropped frames.
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -29,6 +30,7 @@ static class AudioHarness
             var block = new float[2 * 1024];
             var pcm = new short[2 * 1024 * blocks];
             var clock = Stopwatch.StartNew();
+            double unixMs = (DateTime.UtcNow - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalMilliseconds;
             for (int n = 0; n < blocks; n++)
             {
                 double due = n * 1024 / 48000.0;
@@ -39,6 +41,7 @@ static class AudioHarness
             }
             WriteWav(args[2], pcm);
             Console.WriteLine("{\"music_time\":" + musicTime.ToString("R", System.Globalization.CultureInfo.InvariantCulture) +
+                              ",\"system_ms\":" + unixMs.ToString("R", System.Globalization.CultureInfo.InvariantCulture) +
                               ",\"underruns\":" + buffer.Underruns + ",\"lost\":" + buffer.LostFrames +
                               ",\"dropped\":" + buffer.DroppedFrames + ",\"frames\":" + stream.FramesReceived + "}");
         }

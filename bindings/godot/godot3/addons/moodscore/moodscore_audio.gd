@@ -5,30 +5,51 @@
 # `buffer_seconds` of it have arrived (the jitter buffer). Frames lost on the way are played as
 # silence in their place; an empty buffer is counted in `underruns` and refills first. While
 # the SceneTree is paused the stream is paused: nothing plays, stale audio is dropped, and on
-# resume the music goes on as it is now. music_time() is the engine clock of what is heard
-# now, the clock of the beat/bar/phrase signals' times, to line game logic up with the music.
+# resume the music goes on as it is now.
 #
-# Public API: start, stop, music_time, is_playing; the signals and exported settings below;
-# underruns, lost_frames, frames_received.
+# With `events` on (the default) the node also subscribes to the engine's beat, bar and phrase
+# events and emits them as signals whose last argument, `audio_time`, is when that event will be
+# heard, on this node's audio clock: audio_time() is that clock now, so
+# `audio_time - audio_time()` is how long until the beat sounds out of the game. The audio clock
+# counts seconds of the stream as Godot plays it (silence after an underrun included), from
+# what the generator has taken, Godot's resampler's read-ahead, the mix buffer still to come
+# (AudioServer.get_time_to_next_mix()) and AudioServer.get_output_latency(); an event's place
+# in the stream comes from the frames' music time (the MSA1 header), so the jitter buffer and
+# the network delay are in it. music_time() is the engine clock of what is heard now;
+# heard_at(t) maps any engine-clock time (the Moodscore autoload's events) onto the audio clock.
+# Before the stream plays (the buffer filling) the signals carry audio_time -1.0. When Godot's
+# audio runs slower than the engine's clock, at most `catch_up_seconds` more than
+# `buffer_seconds` builds up; then whole blocks are skipped (`dropped_frames`), which the audio
+# clock and heard_at() account for.
+#
+# Public API: start, stop, music_time, audio_time, heard_at, is_playing; the signals and
+# exported settings below; underruns, lost_frames, frames_received, dropped_frames.
 # The Godot 4 version of this file is bindings/godot/godot4/addons/moodscore/moodscore_audio.gd.
 class_name MoodscoreAudio
 extends Node
 
 signal started  # the buffer is full enough and the music plays
 signal error(message)  # a frame that could not be read, or the engine unreachable
+signal beat(bar_index, beat_index, bpm, audio_time)  # audio_time: when heard (audio_time())
+signal bar(bar_index, bpm, audio_time)
+signal phrase(index, mood, abc, audio_time)  # mood: Vector2(valence, arousal) or null
 
 const RATE := 48000
 const HEADER := 32
+const READ_AHEAD := 130  # frames Godot 3's resampler holds, on average: half its 256, and 2
 
 export var host := "127.0.0.1"
 export var ws_port := 8765
 export var bus := "Master"
 export var buffer_seconds := 0.1
 export var autostart := true
+export var catch_up_seconds := 0.1  # at most this beyond buffer_seconds builds up, then it skips
+export var events := true  # also the engine's beat/bar/phrase events, as the signals above
 
 var underruns := 0
 var lost_frames := 0
 var frames_received := 0
+var dropped_frames := 0  # skipped to catch up when the game's audio runs slower than the engine
 var _ws: WebSocketClient = null
 var _player: AudioStreamPlayer = null
 var _playback = null  # AudioStreamGeneratorPlayback
@@ -41,6 +62,14 @@ var _playing := false
 var _was_paused := false
 var _skips := 0
 var _capacity := 0  # frames the generator holds
+var _clock_base := 0.0  # audio clock at the start of this play (it goes on across restarts)
+var _play_index := 0  # stream index of the first frame played
+var _fed := 0  # frames pushed into the generator since then (stream frames, less those dropped)
+var _drops := []  # [frames fed before, frames dropped there], until they are heard
+var _shift := 0  # frames dropped before what is heard now
+var _silence := 0.0  # frames of silence the generator played (underruns) since play
+var _last_taken := 0  # frames the generator had taken at the last _feed
+var _last_position := 0.0  # and its playback position then
 
 
 func _ready() -> void:
@@ -77,14 +106,54 @@ func is_playing() -> bool:
 	return _playing
 
 
+# The engine-clock time of what is heard now (the clock of the engine's events' times).
 func music_time() -> float:
 	if not _playing:
 		return _time_at0 + float(_pushed) / RATE
-	var waiting: int = _capacity - _playback.get_frames_available()
-	return _time_at0 + float(_pushed - waiting) / RATE
+	var heard := _heard()
+	return _time_at0 + (_play_index + heard + _shift_at(heard)) / RATE
+
+
+# The audio clock now: seconds of this node's stream heard so far.
+func audio_time() -> float:
+	if not _playing:
+		return _clock_base
+	return _clock_base + (_heard() + _silence) / RATE
+
+
+# When the engine-clock time `time` is heard, on the audio clock; -1.0 before the stream plays.
+func heard_at(time: float) -> float:
+	if not _playing:
+		return -1.0
+	var fed := (time - _time_at0) * RATE - _play_index - _shift  # where it is in what is fed
+	for drop in _drops:
+		if fed >= drop[0]:
+			fed = max(drop[0], fed - drop[1])
+	return _clock_base + (fed + _silence) / RATE
+
+
+# What the generator has played of what it was fed, at the sample heard now: what it has taken,
+# less the resampler's read-ahead, the rest of the last mix (heard until the next) and the
+# output latency.
+func _heard() -> float:
+	AudioServer.lock()  # both from the same mix
+	var taken: int= _fed - (_capacity - _playback.get_frames_available())
+	var late := AudioServer.get_time_to_next_mix() + AudioServer.get_output_latency()
+	AudioServer.unlock()
+	return float(taken - min(READ_AHEAD, taken)) - late * RATE  # none before a mix
+
+
+func _shift_at(heard: float) -> int:  # frames dropped before `heard` (fed frames)
+	var shift := _shift
+	for drop in _drops:
+		if heard >= drop[0]:
+			shift += drop[1]
+	return shift
 
 
 func _reset() -> void:
+	if _playing:
+		_clock_base = audio_time()
 	_queue.clear()
 	_queued = 0
 	_next_index = -1
@@ -97,7 +166,8 @@ func _reset() -> void:
 func _on_open(_protocol: String) -> void:
 	var peer := _ws.get_peer(1)
 	peer.set_write_mode(WebSocketPeer.WRITE_MODE_TEXT)
-	peer.put_packet(JSON.print({"type": "subscribe", "events": ["audio"]}).to_utf8())
+	var names := ["audio", "beat", "bar", "phrase"] if events else ["audio"]
+	peer.put_packet(JSON.print({"type": "subscribe", "events": names}).to_utf8())
 
 
 func _on_failed() -> void:
@@ -117,10 +187,19 @@ func _process(_delta: float) -> void:
 	var ws := _ws
 	ws.poll()
 	var peer := ws.get_peer(1)
+	var texts := []  # events: told once the frames that came with them are in the generator
 	while ws == _ws and peer.get_available_packet_count() > 0:
 		var packet := peer.get_packet()
 		if not peer.was_string_packet():
 			_take(packet)
+		else:
+			texts.append(packet.get_string_from_utf8())
+	_play()
+	for text in texts:
+		_event(text)
+
+
+func _play() -> void:
 	var paused := get_tree().paused
 	if paused != _was_paused:
 		_was_paused = paused
@@ -136,6 +215,13 @@ func _process(_delta: float) -> void:
 		_playback = _player.get_stream_playback()
 		_skips = 0
 		_capacity = _playback.get_frames_available()  # Godot rounds the buffer up to a power of 2
+		_play_index = _pushed
+		_fed = 0
+		_drops.clear()
+		_shift = 0
+		_silence = 0.0
+		_last_taken = 0
+		_last_position = 0.0
 		_playing = true
 		emit_signal("started")
 	if _playing:
@@ -184,13 +270,58 @@ func _take(packet: PoolByteArray) -> void:
 	_next_index = index + frames
 
 
+func _event(text: String) -> void:
+	var parsed := JSON.parse(text)
+	if parsed.error != OK or typeof(parsed.result) != TYPE_DICTIONARY:
+		emit_signal("error", "unreadable message from the engine: %s" % text.left(200))
+		return
+	var event: Dictionary = parsed.result
+	match event.get("type"):
+		"beat":
+			emit_signal("beat", int(event["bar"]), int(event["beat"]), float(event["tempo"]),
+					heard_at(float(event["time"])))
+		"bar":
+			emit_signal("bar", int(event["bar"]), float(event["tempo"]), heard_at(float(event["time"])))
+		"phrase":
+			var mood = event.get("mood")
+			if typeof(mood) == TYPE_ARRAY and mood.size() == 2:
+				mood = Vector2(mood[0], mood[1])
+			else:
+				mood = null
+			emit_signal("phrase", int(event["index"]), mood, str(event.get("abc", "")),
+					heard_at(float(event["start_time"])))
+		"error":
+			emit_signal("error", "the engine refused a message: %s" % str(event.get("error")))
+
+
 func _feed() -> void:
-	var skips: int = _playback.get_skips()
-	if skips > _skips:  # the generator ran dry: silence was played
+	AudioServer.lock()  # what the generator took and where it is, from the same mix
+	var skips: int= _playback.get_skips()
+	var waiting: int= _capacity - _playback.get_frames_available()
+	var position: float= _player.get_playback_position()
+	AudioServer.unlock()
+	var taken := _fed - waiting
+	if skips > _skips:  # the generator ran dry: it played silence for what it lacked
 		underruns += 1
 		_skips = skips
+		_silence += max(0.0, (position - _last_position) * RATE - (taken - _last_taken))
+	_last_taken = taken
+	_last_position = position
+	while not _drops.empty() and taken - min(READ_AHEAD, taken) > _drops[0][0] + _capacity:
+		_shift += _drops.pop_front()[1]  # long heard
+	# the game's audio clock slower than the engine's (no two clocks agree): skip to catch up
+	while _queue.size() > 1 and _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE:
+		var old: PoolVector2Array = _queue.pop_front()
+		_queued -= old.size()
+		_pushed += old.size()
+		dropped_frames += old.size()
+		if not _drops.empty() and _drops[-1][0] == _fed:
+			_drops[-1][1] += old.size()
+		else:
+			_drops.append([_fed, old.size()])
 	while not _queue.empty() and _playback.get_frames_available() >= _queue[0].size():
 		var block: PoolVector2Array = _queue.pop_front()
 		_playback.push_buffer(block)
 		_queued -= block.size()
 		_pushed += block.size()
+		_fed += block.size()

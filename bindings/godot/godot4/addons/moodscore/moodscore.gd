@@ -8,7 +8,7 @@
 #
 # Public API: set_mood, set_valence, set_arousal, stinger, transition, tempo, intensity, style,
 # theme, play, stop (at once, or at a bar or phrase), reconnect, is_connected_to_engine; the
-# signals below; the exported settings.
+# signals below; the exported settings; event_time.
 # The Godot 3 version of this file is bindings/godot/godot3/addons/moodscore/moodscore.gd.
 extends Node
 
@@ -51,6 +51,9 @@ const MAX_OSC_BYTES := 8192  # the engine's limit on one OSC datagram
 @export var default_glide := -1.0
 @export var reconnect_delay := 2.0
 
+# The engine-clock time of the beat or bar being signalled (its `time`), or the start of the
+# phrase: MoodscoreAudio.heard_at(Moodscore.event_time) is when it is heard out of the game.
+var event_time := 0.0
 var _udp := PacketPeerUDP.new()
 var _ws: WebSocketPeer = null
 var _ws_open := false
@@ -426,6 +429,8 @@ func _handle(text: String) -> void:
 		_fail("unreadable message from the engine: %s" % text.left(200))
 		return
 	var event: Dictionary = json.data
+	if event.has("time") or event.has("start_time"):
+		event_time = float(event.get("time", event.get("start_time")))
 	match event.get("type"):
 		"beat":
 			beat.emit(int(event["bar"]), int(event["beat"]), float(event["tempo"]))
