@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..errors import TokenizeError
 from ..music import MODE_STEPS, Meter, Note
@@ -114,6 +115,7 @@ class ParsedToken:
     ticks: int
 
 
+@lru_cache(maxsize=4096)  # decoding parses the same few hundred tokens at every step
 def parse_token(token: str) -> ParsedToken:
     """Take a note or rest token apart. Raises TokenizeError for anything else."""
     m = _TOKEN_RE.fullmatch(token)

@@ -40,7 +40,7 @@ from .abc import (
     tokens_to_notes,
 )
 from .emotion import EmotionMix, emotion_score, mix_logits
-from .sampling import SamplingSettings, sample
+from .sampling import SamplingSettings, sample, sample_among
 from .vocab import HEADER_POSITION, Vocab, bar_positions
 
 MODELS = ("abc", "lstm")
@@ -140,6 +140,7 @@ class AbcGenerator:
         self.ticks = np.zeros(n, dtype=np.int64)
         self.playable = np.zeros(n, dtype=bool)
         self._masks: dict[int, np.ndarray] = {}
+        self._candidates: dict[int, np.ndarray] = {}
         for i, tok in enumerate(self.vocab.tokens):
             if tok[0] in "^_=ABCDEFGabcdefgz":
                 self.ticks[i] = parse_token(tok).ticks
@@ -157,6 +158,13 @@ class AbcGenerator:
                 mask = self.playable & (self.ticks <= remaining)
             self._masks[remaining] = mask
         return mask
+
+    def candidates(self, remaining: int) -> np.ndarray:
+        """The indices :meth:`allowed` lets through, ascending (built once per value)."""
+        idx = self._candidates.get(remaining)
+        if idx is None:
+            idx = self._candidates[remaining] = np.flatnonzero(self.allowed(remaining))
+        return idx
 
     def _prompt(self, context: Phrase | None, meter: Meter, mode: str, budget: int) -> list[str]:
         header = self.vocab.header(meter, mode)
@@ -202,8 +210,7 @@ class AbcGenerator:
         cached = len(prompt)
         done = 0
         while done < bars:
-            masked = np.where(self.allowed(state.remaining), logits, -np.inf)
-            tok = self.vocab.tokens[sample(masked, rng, self.sampling)]
+            tok = self.vocab.tokens[sample_among(logits, self.candidates(state.remaining), rng, self.sampling)]
             feed = [(tok, min(state.position, HEADER_POSITION - 1))]
             if tok == BAR:
                 state.bar_line()

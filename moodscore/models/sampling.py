@@ -2,7 +2,7 @@
 
 Masked-out tokens carry ``-inf`` and can never be drawn, whatever the settings. Pure numpy.
 
-Public API: :class:`SamplingSettings`, :func:`sample`.
+Public API: :class:`SamplingSettings`, :func:`sample`, :func:`sample_among`.
 """
 from __future__ import annotations
 
@@ -35,7 +35,22 @@ def sample(logits: np.ndarray, rng: np.random.Generator, s: SamplingSettings = S
     the draw is one uniform number against the cumulative distribution.
     """
     idx = np.flatnonzero(np.isfinite(logits))
-    z = logits[idx].astype(np.float64) / s.temperature
+    return _draw(idx, logits[idx], rng, s)
+
+
+def sample_among(logits: np.ndarray, candidates: np.ndarray, rng: np.random.Generator,
+                 s: SamplingSettings = SamplingSettings()) -> int:
+    """The draw of :func:`sample` from ``logits`` with every index not in ``candidates`` (ascending)
+    masked to ``-inf``, without building the masked copy: the same index for the same stream."""
+    z = logits[candidates]
+    finite = np.isfinite(z)
+    if not finite.all():
+        candidates, z = candidates[finite], z[finite]
+    return _draw(candidates, z, rng, s)
+
+
+def _draw(idx: np.ndarray, z: np.ndarray, rng: np.random.Generator, s: SamplingSettings) -> int:
+    z = z.astype(np.float64) / s.temperature
     order = np.argsort(-z, kind="stable")
     idx, z = idx[order], z[order]
     if s.top_k and s.top_k < z.size:
