@@ -177,7 +177,10 @@ class HostSession:
             self._midi(at, data)
 
     def _midi(self, at: float, data: list[list[int]]) -> None:
-        self.send(json.dumps({"type": "midi", "time": round(at, 6), "data": data}, separators=(",", ":")))
+        # the text json.dumps(..., separators=(",", ":")) writes, without its encoder: ints and one
+        # float (repr, as json writes it) are all there is, and this runs for every due message
+        body = "[" + "],[".join(",".join(map(str, m)) for m in data) + "]" if data else ""
+        self.send(f'{{"type":"midi","time":{round(at, 6)!r},"data":[{body}]}}')
 
     def panic(self, now: float) -> None:
         self.pending.clear()

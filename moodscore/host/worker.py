@@ -4,7 +4,8 @@ Sessions hand in :class:`~moodscore.models.batched.Job` s (a conductor request w
 first bar must be scheduled). One thread runs them: the queue is a heap ordered by deadline,
 jobs join a model's batch between steps as rows free up (continuous batching), so a new request
 waits one step, not for a whole batch to finish. A job is not started before ``lazy`` seconds
-from its deadline unless half a batch is waiting; when one starts, the jobs due in the
+from its deadline unless half a batch is waiting (then all that wait start together, not the
+first of them alone); when one starts, the jobs due in the
 ``gather`` seconds after it start with it: jobs then share model calls (a call costs little
 more for 32 rows than for one) instead of trickling through one by one. A job whose deadline is near
 (``urgent`` seconds) joins even when the batch is full, up to twice ``max_batch``, rather than
@@ -87,11 +88,12 @@ class GenerationWorker:
         with self._cv:
             held = []
             horizon = None  # once one job is due to start, those due in the next `gather` s join it
+            full = len(self._heap) >= self._fill  # half a batch waits: it all starts now, together
             while self._heap:
                 deadline, seq, job = self._heap[0]
                 if horizon is None:
                     horizon = now + self.lazy + (self.gather if deadline - now <= self.lazy else 0.0)
-                if deadline > horizon and len(self._heap) < self._fill:
+                if deadline > horizon and not full:
                     break  # not due yet: it waits for others, to share their model calls
                 model = self.models[_model_of(job)]
                 room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)

@@ -42,3 +42,30 @@ def test_jobs_start_by_deadline_gather_those_due_soon_and_skip_the_unwanted():
         assert all(j.phrase is not None and j.phrase.bars == 2 for _, j in done)
     finally:
         worker.close()
+
+
+def test_when_half_a_batch_waits_it_all_starts_together():
+    # jobs far from due, arriving one by one (as sessions ask a phrase ahead): once half a batch
+    # (4 of max_batch 8) waits, all four start in one batch, not the earliest alone at each arrival
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None, lazy=0.5).start()
+    admitted: list[int] = []
+    model = worker.models["lstm"]
+    admit = model.admit
+
+    def record(job: Job, force: bool = False) -> bool:
+        admitted.append(len(worker._heap))  # noqa: SLF001 - jobs still waiting when one starts
+        return admit(job, force)
+
+    model.admit = record  # type: ignore[method-assign]
+    try:
+        t0 = time.perf_counter()
+        for i in range(6):
+            worker.submit(_job(i, t0 + 60 + i))
+            time.sleep(0.05)
+        deadline = time.monotonic() + 10
+        while worker.done < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.done >= 4 and admitted[:4] == [3, 2, 1, 0]  # the four left the queue together
+        assert worker.queued == 2  # the last two wait for their time (or for two more)
+    finally:
+        worker.close()
