@@ -169,6 +169,10 @@ class _Batched:
     def _loop(self, job: Job) -> Generator[Any, Any, Phrase]:
         raise NotImplementedError
 
+    def prefilling(self) -> bool:
+        """Whether the next step prefills (a longer call than a step)."""
+        raise NotImplementedError
+
     def step(self) -> list[Job]:
         """Advance every row by one model call; return the jobs that finished (or failed)."""
         raise NotImplementedError
@@ -248,6 +252,9 @@ class BatchedAbc(_Batched):
         super()._swap(i, j)
         for buf in self._k + self._v:
             buf[[i, j]] = buf[[j, i]]
+
+    def prefilling(self) -> bool:
+        return any(r.ask.prefill for r in self.rows[: self.active])
 
     def _feed(self, n: int, ids: np.ndarray, barpos: np.ndarray, pos: np.ndarray, va: np.ndarray,
               mask: np.ndarray, last: np.ndarray, slots: int) -> list[np.ndarray]:
@@ -330,6 +337,9 @@ class BatchedLstm(_Batched):
         zero = np.zeros((self.layers, self.hidden), np.float32)
         row.extra.update(h=zero, c=zero, fresh=True)
         super()._add(row)
+
+    def prefilling(self) -> bool:
+        return any(r.extra["fresh"] for r in self.rows[: self.active])
 
     def _call(self, rows: list[_Row]) -> None:
         notes = np.stack([r.ask for r in rows])  # (n, T, 3): all of one length
