@@ -69,3 +69,17 @@ def test_when_half_a_batch_waits_it_all_starts_together():
         assert worker.queued == 2  # the last two wait for their time (or for two more)
     finally:
         worker.close()
+
+
+def test_urgent_rows_step_with_the_batch_only_while_its_pace_finishes_them_in_time():
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None)
+    model = worker.models["lstm"]
+    now = 100.0
+    for i, due in enumerate((now + 1.0, now + 30.0, now + 40.0)):
+        model.admit(_job(i, due))  # 2 bars each: about 24 calls
+    assert model.promote(now + worker.urgent) == 1
+    assert not worker._in_time_with_all(model, now)  # noqa: SLF001 - no full step timed yet: alone
+    worker._pace["lstm"] = 0.01  # noqa: SLF001 - 24 calls x 10 ms = 0.24 s, well within 0.8 x 1 s
+    assert worker._in_time_with_all(model, now)  # noqa: SLF001
+    worker._pace["lstm"] = 0.05  # noqa: SLF001 - 24 x 50 ms = 1.2 s: too slow, it steps alone
+    assert not worker._in_time_with_all(model, now)  # noqa: SLF001
