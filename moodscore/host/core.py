@@ -331,7 +331,8 @@ class HostCore:
         too. With ``advance_budget``, advances stop for this tick once they have taken that many
         seconds of wall time; the rest are the first to advance in the next tick (each advance
         schedules ``lookahead`` ahead, several ``advance_every`` s: a few ms later loses nothing),
-        so that one tick's advances do not hold up the next tick's output."""
+        so that one tick's advances do not hold up the next tick's output (the caller's loop then
+        ticks again at once rather than after its period)."""
         now = self.clock() if now is None else now
         self._deliver(now)
         due: list[HostSession] = []
