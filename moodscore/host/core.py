@@ -57,6 +57,7 @@ Send = Callable[[str], None]
 # MIDI status bytes by the conductor's event kinds (a table, so no mido object per message)
 STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_change": 0xC0}
 ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
+ADVANCE_BUDGET = 0.005  # seconds of one tick's session advances (see HostCore.tick)
 
 
 class HostFull(ConfigError):
@@ -177,7 +178,10 @@ class HostSession:
             self._midi(at, data)
 
     def _midi(self, at: float, data: list[list[int]]) -> None:
-        self.send(json.dumps({"type": "midi", "time": round(at, 6), "data": data}, separators=(",", ":")))
+        # the text json.dumps(..., separators=(",", ":")) writes, without its encoder: ints and one
+        # float (repr, as json writes it) are all there is, and this runs for every due message
+        body = "[" + "],[".join(",".join(map(str, m)) for m in data) + "]" if data else ""
+        self.send(f'{{"type":"midi","time":{round(at, 6)!r},"data":[{body}]}}')
 
     def panic(self, now: float) -> None:
         self.pending.clear()
@@ -203,9 +207,11 @@ class HostCore:
 
     def __init__(self, submit: Callable[[Job], None], *, limits: HostLimits = HostLimits(),
                  template: Template | None = None, default_model: str = "abc",
-                 advance_every: float = 0.05, clock: Callable[[], float] = time.perf_counter) -> None:
+                 advance_every: float = 0.05, clock: Callable[[], float] = time.perf_counter,
+                 advance_budget: float | None = ADVANCE_BUDGET) -> None:
         self.submit, self.limits, self.template = submit, limits, template or Template()
         self.default_model, self.advance_every, self.clock = default_model, advance_every, clock
+        self.advance_budget = advance_budget
         self.sessions: dict[str, HostSession] = {}
         self.refused = 0
         self.lags: deque[float] = deque(maxlen=20000)  # seconds due output waited for its tick
@@ -318,28 +324,39 @@ class HostCore:
             heapq.heappush(self._wakes, (wake, next(self._seq), session.id))
 
     def tick(self, now: float | None = None) -> int:
-        """Run every session that is due; return how many ran."""
+        """Run every session that is due; return how many ran.
+
+        First every due session's output goes out, then the sessions due to advance do (an
+        advance that starts a bar arranges it: milliseconds), and what that made due goes out
+        too. With ``advance_budget``, advances stop for this tick once they have taken that many
+        seconds of wall time; the rest are the first to advance in the next tick (each advance
+        schedules ``lookahead`` ahead, several ``advance_every`` s: a few ms later loses nothing),
+        so that one tick's advances do not hold up the next tick's output (the caller's loop then
+        ticks again at once rather than after its period)."""
         now = self.clock() if now is None else now
         self._deliver(now)
-        ran = 0
+        due: list[HostSession] = []
         while self._wakes and self._wakes[0][0] <= now:
             wake, _, sid = heapq.heappop(self._wakes)
             session = self.sessions.get(sid)
             if session is None or wake != session.wake:
                 continue  # closed, or woken earlier since
-            ran += 1
+            due.append(session)
             if session.pending and session.pending[0][0] <= now:  # how late output is found due
                 self.lags.append(now - session.pending[0][0])
-            if now >= session.next_advance:
+                session.flush(now)
+        stop = None if self.advance_budget is None else time.perf_counter() + self.advance_budget
+        for session in due:
+            if now >= session.next_advance and (stop is None or time.perf_counter() < stop):
                 self._requests(session)  # first: bars asked for by input since, as offline
                 if self._done:
                     self._deliver(now)
                 self._advance(session, now)
                 session.next_advance = now + self.advance_every
-            session.flush(now)
+                session.flush(now)
             session.wake = float("inf")
             self._schedule(session, now)
-        return ran
+        return len(due)
 
     def _advance(self, session: HostSession, now: float) -> None:
         for item in session.conductor.advance(now):

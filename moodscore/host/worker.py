@@ -4,18 +4,24 @@ Sessions hand in :class:`~moodscore.models.batched.Job` s (a conductor request w
 first bar must be scheduled). One thread runs them: the queue is a heap ordered by deadline,
 jobs join a model's batch between steps as rows free up (continuous batching), so a new request
 waits one step, not for a whole batch to finish. A job is not started before ``lazy`` seconds
-from its deadline unless half a batch is waiting; when one starts, the jobs due in the
+from its deadline unless half a batch is waiting (then all that wait start together, not the
+first of them alone); when one starts, the jobs due in the
 ``gather`` seconds after it start with it: jobs then share model calls (a call costs little
 more for 32 rows than for one) instead of trickling through one by one. A job whose deadline is near
 (``urgent`` seconds) joins even when the batch is full, up to twice ``max_batch``, rather than
 wait for a row to finish. Rows due within ``urgent`` seconds step on their own, in a small
 batch that runs fast, until they are done: batching never holds up a phrase that is nearly
-due (the others have seconds in hand). Jobs whose session no longer wants them (``still_wanted``) are dropped
+due (the others have seconds in hand). Only when the whole batch would be too slow for them,
+though: while all rows together step fast enough for the urgent ones to finish in 80% of the
+time they have left (at the pace of the recent full steps), they step with the others (a
+mood change asks for a few bars due within a bar; stepped alone, such rows made half of all
+model calls, of one or two rows each). Jobs whose session no longer wants them (``still_wanted``) are dropped
 before any work. Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
 
 The worker holds the GIL while it samples (Python, per row); the tick loop must not wait long
 for it: :func:`share_the_gil` makes threads take turns every millisecond (Python's default is
-5 ms), which keeps the tick within a few ms of due.
+5 ms), which keeps the tick within a few ms of due. The worker thread also runs at a lower
+priority (nice +10 on Linux), so the tick gets the core first when both want it.
 
 Public API: :class:`GenerationWorker`, :func:`share_the_gil`.
 """
@@ -24,6 +30,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -35,6 +42,7 @@ log = logging.getLogger(__name__)
 
 
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may take it
+STEPS_PER_BAR = 12  # model calls a bar of a phrase takes, about (ABC in 4/4: 8-9 tokens)
 
 
 def share_the_gil() -> None:
@@ -56,6 +64,7 @@ class GenerationWorker:
         self.failed = 0
         self.batch_rows: list[int] = []  # rows per model call, the last 1000
         self.cpu = 0.0  # CPU seconds the worker thread has used
+        self._pace: dict[str, float] = {}  # seconds a step of all a model's rows took, lately
         self._thread = threading.Thread(target=self._run, name="moodscore-host-generate", daemon=True)
 
     def start(self) -> "GenerationWorker":
@@ -87,11 +96,12 @@ class GenerationWorker:
         with self._cv:
             held = []
             horizon = None  # once one job is due to start, those due in the next `gather` s join it
+            full = len(self._heap) >= self._fill  # half a batch waits: it all starts now, together
             while self._heap:
                 deadline, seq, job = self._heap[0]
                 if horizon is None:
                     horizon = now + self.lazy + (self.gather if deadline - now <= self.lazy else 0.0)
-                if deadline > horizon and len(self._heap) < self._fill:
+                if deadline > horizon and not full:
                     break  # not due yet: it waits for others, to share their model calls
                 model = self.models[_model_of(job)]
                 room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)
@@ -108,11 +118,25 @@ class GenerationWorker:
             for item in held:
                 heapq.heappush(self._heap, item)
 
+    def _in_time_with_all(self, model: BatchedAbc | BatchedLstm, now: float) -> bool:
+        """Whether every urgent row of ``model`` would finish stepping with all its rows, at the
+        pace of its recent full steps, in half the time it has left (about ``STEPS_PER_BAR``
+        calls a bar, more than it takes): then isolating them would only cost model calls."""
+        pace = self._pace.get(model.name)
+        if pace is None:
+            return False
+        for row in model.rows[: model.urgent]:
+            calls = max(4, row.job.bars * STEPS_PER_BAR - row.job.steps)
+            if calls * pace > 0.8 * (row.job.deadline - now):
+                return False
+        return True
+
     @property
     def _fill(self) -> int:
         return max(1, min(m.max_batch for m in self.models.values()) // 2)
 
     def _run(self) -> None:
+        _yield_to_the_tick()
         while True:
             with self._cv:
                 while not self._stop and not self.in_flight():
@@ -127,14 +151,22 @@ class GenerationWorker:
                     return
             self.cpu = time.thread_time()
             self._admit()
-            soon = self.clock() + self.urgent
+            now = self.clock()
             for model in self.models.values():
                 if not len(model):
                     continue
-                model.promote(soon)
+                model.promote(now + self.urgent)
+                if model.urgent and self._in_time_with_all(model, now):
+                    model.urgent = 0  # the whole batch steps fast enough: the urgent rows go with it
                 rows = model.active
+                timed = rows == len(model) and not model.prefilling()
+                started = time.perf_counter()
                 try:
                     finished = model.step()
+                    if timed:
+                        pace = self._pace.get(model.name)
+                        took = time.perf_counter() - started
+                        self._pace[model.name] = took if pace is None else 0.8 * pace + 0.2 * took
                 except Exception:  # a model call that fails fails its rows, not the worker
                     log.exception("batched %s step failed; %d rows dropped", model.name, rows)
                     finished = [r.job for r in model.rows]
@@ -147,6 +179,20 @@ class GenerationWorker:
                 if finished:
                     self.done += len(finished)
                     self.deliver(finished)
+
+
+NICE = 10  # how much lower the worker thread's priority is than the process's
+
+
+def _yield_to_the_tick() -> None:
+    """Lower this thread's priority (Linux: a thread's nice value is its own): the sessions' tick
+    must send due output within milliseconds, the worker only finish phrases in seconds, and on
+    a core they share the scheduler would otherwise split time evenly and let the tick wait."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICE))
+    except (AttributeError, OSError):  # no per-thread priorities here: the tick takes its turn
+        pass
 
 
 def _model_of(job: Job) -> str:

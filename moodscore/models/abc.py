@@ -115,7 +115,7 @@ class ParsedToken:
     ticks: int
 
 
-@lru_cache(maxsize=4096)  # the vocabulary is a few hundred tokens; decoding parses each often
+@lru_cache(maxsize=4096)  # decoding parses the same few hundred tokens at every step
 def parse_token(token: str) -> ParsedToken:
     """Take a note or rest token apart. Raises TokenizeError for anything else."""
     m = _TOKEN_RE.fullmatch(token)

@@ -8,6 +8,8 @@ and leave between steps (continuous batching), each at its own position:
 - ABC transformer: ``abc.batch.onnx`` (:mod:`moodscore.models.transformer_slots`) over a slot
   buffer of keys and values, one slot per row, with a mask of each row's cached positions.
   Prompts are prefilled together, right-padded; then one step advances every row by a token.
+  A step reads every position of the buffers, so they hold only as many positions as the
+  longest row's cache needs (in steps of ``SLOT_STEP``), not the model's whole block.
 - LSTM: ``lstm.onnx`` as it is (its batch axis is dynamic): rows' states are stacked per step;
   contexts are prefilled in groups of equal length, so no row ever sees padding.
 
@@ -167,6 +169,10 @@ class _Batched:
     def _loop(self, job: Job) -> Generator[Any, Any, Phrase]:
         raise NotImplementedError
 
+    def prefilling(self) -> bool:
+        """Whether the next step prefills (a longer call than a step)."""
+        raise NotImplementedError
+
     def step(self) -> list[Job]:
         """Advance every row by one model call; return the jobs that finished (or failed)."""
         raise NotImplementedError
@@ -182,6 +188,9 @@ class _Batched:
         return jobs
 
 
+SLOT_STEP = 16  # the slot buffers' positions are a multiple of this
+
+
 class BatchedAbc(_Batched):
     name = "abc"
 
@@ -191,8 +200,10 @@ class BatchedAbc(_Batched):
         c = generator.card["config"]
         self.layers, self.heads, self.hd = c["n_layer"], c["n_head"], c["n_embd"] // c["n_head"]
         self.slots = generator.block
-        self._k: list[np.ndarray] = []  # per layer (rows, H, hd, S): keys stored transposed
-        self._v: list[np.ndarray] = []  # per layer (rows, H, S, hd)
+        self.cap = 0  # slot positions the buffers hold now: enough for every row's cache
+        self.resized = 0  # times the buffers changed their slot positions
+        self._k: list[np.ndarray] = []  # per layer (rows, H, hd, cap): keys stored transposed
+        self._v: list[np.ndarray] = []  # per layer (rows, H, cap, hd)
         self._grow(0)
 
     def _loop(self, job: Job) -> Generator[AbcAsk, np.ndarray, Phrase]:
@@ -204,12 +215,29 @@ class BatchedAbc(_Batched):
         have = self._k[0].shape[0] if self._k else -1
         if have >= n:
             return
-        size = max(n, min(self.max_batch, 2 * max(have, 4)))
-        k = [np.zeros((size, self.heads, self.hd, self.slots), np.float32) for _ in range(self.layers)]
-        v = [np.zeros((size, self.heads, self.slots, self.hd), np.float32) for _ in range(self.layers)]
-        for new, old in zip(k + v, self._k + self._v):
-            new[: old.shape[0]] = old
-        self._k, self._v = k, v
+        self._resize(max(n, min(self.max_batch, 2 * max(have, 4))), self.cap)
+
+    def _resize(self, size: int, cap: int) -> None:
+        """Buffers of ``size`` rows by ``cap`` slot positions, keeping what the rows have cached."""
+        k = [np.zeros((size, self.heads, self.hd, cap), np.float32) for _ in range(self.layers)]
+        v = [np.zeros((size, self.heads, cap, self.hd), np.float32) for _ in range(self.layers)]
+        rows = min(size, self._k[0].shape[0]) if self._k else 0
+        keep = min(cap, self.cap)
+        for new, old in zip(k, self._k):
+            new[:rows, :, :, :keep] = old[:rows, :, :, :keep]
+        for new, old in zip(v, self._v):
+            new[:rows, :, :keep] = old[:rows, :, :keep]
+        self._k, self._v, self.cap = k, v, cap
+
+    def _fit(self, need: int) -> None:
+        """Slot positions for a cache of ``need``: each step attends over every slot position of
+        the buffers, so they hold what the longest row needs, rounded up to ``SLOT_STEP``, and
+        shrink when the longest row needs two steps less."""
+        if need > self.cap or need + 2 * SLOT_STEP <= self.cap:
+            cap = min(self.slots, -(-need // SLOT_STEP) * SLOT_STEP)
+            if cap != self.cap:
+                self.resized += 1
+                self._resize(self._k[0].shape[0], cap)
 
     def _add(self, row: _Row) -> None:
         super()._add(row)
@@ -224,6 +252,9 @@ class BatchedAbc(_Batched):
         super()._swap(i, j)
         for buf in self._k + self._v:
             buf[[i, j]] = buf[[j, i]]
+
+    def prefilling(self) -> bool:
+        return any(r.ask.prefill for r in self.rows[: self.active])
 
     def _feed(self, n: int, ids: np.ndarray, barpos: np.ndarray, pos: np.ndarray, va: np.ndarray,
               mask: np.ndarray, last: np.ndarray, slots: int) -> list[np.ndarray]:
@@ -249,6 +280,7 @@ class BatchedAbc(_Batched):
         logits, new_k, new_v = self._feed(
             n, ids, barpos, np.broadcast_to(np.arange(T), (n, T)).copy(), np.stack([r.va for r in rows]),
             np.zeros((n, 0), bool), np.array([len(r.ask.ids) - 1 for r in rows], np.int64), 0)
+        self._fit(max([T] + [r.cached for r in self.rows]))
         for j, (i, r) in enumerate(zip(index, rows)):
             t = len(r.ask.ids)
             for layer in range(self.layers):
@@ -267,9 +299,10 @@ class BatchedAbc(_Batched):
             ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
             barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
             start = np.array([r.ask.start for r in rows], np.int64)
-            mask = np.arange(self.slots)[None, :] < np.array([r.cached for r in rows])[:, None]
+            self._fit(max(int(start.max()) + 1, max(r.cached for r in self.rows)))
+            mask = np.arange(self.cap)[None, :] < np.array([r.cached for r in rows])[:, None]
             logits, new_k, new_v = self._feed(n, ids, barpos, start[:, None], np.stack([r.va for r in rows]),
-                                              mask, np.zeros(n, np.int64), self.slots)
+                                              mask, np.zeros(n, np.int64), self.cap)
             index = np.arange(n)
             for layer in range(self.layers):
                 self._k[layer][index, :, :, start] = new_k[:, layer, :, :, 0]
@@ -304,6 +337,9 @@ class BatchedLstm(_Batched):
         zero = np.zeros((self.layers, self.hidden), np.float32)
         row.extra.update(h=zero, c=zero, fresh=True)
         super()._add(row)
+
+    def prefilling(self) -> bool:
+        return any(r.extra["fresh"] for r in self.rows[: self.active])
 
     def _call(self, rows: list[_Row]) -> None:
         notes = np.stack([r.ask for r in rows])  # (n, T, 3): all of one length

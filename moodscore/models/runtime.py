@@ -140,7 +140,7 @@ class AbcGenerator:
         self.ticks = np.zeros(n, dtype=np.int64)
         self.playable = np.zeros(n, dtype=bool)
         self._masks: dict[int, np.ndarray] = {}
-        self._allowed_idx: dict[int, np.ndarray] = {}
+        self._candidates: dict[int, np.ndarray] = {}
         for i, tok in enumerate(self.vocab.tokens):
             if tok[0] in "^_=ABCDEFGabcdefgz":
                 self.ticks[i] = parse_token(tok).ticks
@@ -159,11 +159,11 @@ class AbcGenerator:
             self._masks[remaining] = mask
         return mask
 
-    def allowed_indices(self, remaining: int) -> np.ndarray:
-        """The indices of :meth:`allowed`, ascending (built once per value)."""
-        idx = self._allowed_idx.get(remaining)
+    def candidates(self, remaining: int) -> np.ndarray:
+        """The indices :meth:`allowed` lets through, ascending (built once per value)."""
+        idx = self._candidates.get(remaining)
         if idx is None:
-            idx = self._allowed_idx[remaining] = np.flatnonzero(self.allowed(remaining))
+            idx = self._candidates[remaining] = np.flatnonzero(self.allowed(remaining))
         return idx
 
     def _prompt(self, context: Phrase | None, meter: Meter, mode: str, budget: int) -> list[str]:
@@ -210,7 +210,7 @@ class AbcGenerator:
         cached = len(prompt)
         done = 0
         while done < bars:
-            tok = self.vocab.tokens[sample_among(logits, self.allowed_indices(state.remaining), rng, self.sampling)]
+            tok = self.vocab.tokens[sample_among(logits, self.candidates(state.remaining), rng, self.sampling)]
             feed = [(tok, min(state.position, HEADER_POSITION - 1))]
             if tok == BAR:
                 state.bar_line()

@@ -34,17 +34,23 @@ def sample(logits: np.ndarray, rng: np.random.Generator, s: SamplingSettings = S
     Only the finite entries are ranked (a constrained step masks most of the vocabulary), and
     the draw is one uniform number against the cumulative distribution.
     """
-    return sample_among(logits, np.flatnonzero(np.isfinite(logits)), rng, s)
+    idx = np.flatnonzero(np.isfinite(logits))
+    return _draw(idx, logits[idx], rng, s)
 
 
-def sample_among(logits: np.ndarray, allowed: np.ndarray, rng: np.random.Generator,
+def sample_among(logits: np.ndarray, candidates: np.ndarray, rng: np.random.Generator,
                  s: SamplingSettings = SamplingSettings()) -> int:
-    """:func:`sample` restricted to the indices ``allowed`` (ascending): the same draw as
-    ``sample`` of ``logits`` with every other entry set to ``-inf``, without building that array."""
-    z = logits[allowed].astype(np.float64)
+    """The draw of :func:`sample` from ``logits`` with every index not in ``candidates`` (ascending)
+    masked to ``-inf``, without building the masked copy: the same index for the same stream."""
+    z = logits[candidates]
     finite = np.isfinite(z)
-    idx = allowed if finite.all() else allowed[finite]
-    z = (z if finite.all() else z[finite]) / s.temperature
+    if not finite.all():
+        candidates, z = candidates[finite], z[finite]
+    return _draw(candidates, z, rng, s)
+
+
+def _draw(idx: np.ndarray, z: np.ndarray, rng: np.random.Generator, s: SamplingSettings) -> int:
+    z = z.astype(np.float64) / s.temperature
     order = np.argsort(-z, kind="stable")
     idx, z = idx[order], z[order]
     if s.top_k and s.top_k < z.size:

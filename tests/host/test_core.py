@@ -34,7 +34,7 @@ def _host(model: str = "abc"):
     # advancing as often as the offline render steps: when a mood change lands in the schedule
     # depends on how far ahead the conductor has scheduled
     core = HostCore(submit, limits=HostLimits(start_delay=START), clock=clock, default_model=model,
-                    advance_every=0.01)
+                    advance_every=0.01, advance_budget=None)  # every advance on its virtual time
     return core, clock
 
 

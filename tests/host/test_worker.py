@@ -42,3 +42,45 @@ def test_jobs_start_by_deadline_gather_those_due_soon_and_skip_the_unwanted():
         assert all(j.phrase is not None and j.phrase.bars == 2 for _, j in done)
     finally:
         worker.close()
+
+
+def test_when_half_a_batch_waits_it_all_starts_together():
+    # jobs far from due, arriving one by one (as sessions ask a phrase ahead): once half a batch
+    # (4 of max_batch 8) waits, all four start in one batch, not the earliest alone at each arrival
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None, lazy=0.5).start()
+    admitted: list[int] = []
+    model = worker.models["lstm"]
+    admit = model.admit
+
+    def record(job: Job, force: bool = False) -> bool:
+        admitted.append(len(worker._heap))  # noqa: SLF001 - jobs still waiting when one starts
+        return admit(job, force)
+
+    model.admit = record  # type: ignore[method-assign]
+    try:
+        t0 = time.perf_counter()
+        for i in range(6):
+            worker.submit(_job(i, t0 + 60 + i))
+            time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while worker.done < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first = admitted[0] + 1  # 4, unless the worker woke late and more had come
+        assert first >= 4 and admitted[:first] == list(range(first - 1, -1, -1))  # they left together
+        assert worker.done >= first and worker.queued == 6 - first  # the rest wait for their time
+    finally:
+        worker.close()
+
+
+def test_urgent_rows_step_with_the_batch_only_while_its_pace_finishes_them_in_time():
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None)
+    model = worker.models["lstm"]
+    now = 100.0
+    for i, due in enumerate((now + 1.0, now + 30.0, now + 40.0)):
+        model.admit(_job(i, due))  # 2 bars each: about 24 calls
+    assert model.promote(now + worker.urgent) == 1
+    assert not worker._in_time_with_all(model, now)  # noqa: SLF001 - no full step timed yet: alone
+    worker._pace["lstm"] = 0.01  # noqa: SLF001 - 24 calls x 10 ms = 0.24 s, well within 0.8 x 1 s
+    assert worker._in_time_with_all(model, now)  # noqa: SLF001
+    worker._pace["lstm"] = 0.05  # noqa: SLF001 - 24 x 50 ms = 1.2 s: too slow, it steps alone
+    assert not worker._in_time_with_all(model, now)  # noqa: SLF001
