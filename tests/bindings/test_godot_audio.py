@@ -44,24 +44,7 @@ PROJECT = Path(__file__).parent / "godot_audio_project"
 
 
 def test_godot3_node_plays_the_engines_music_through_its_master_bus(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT, project)
-    shutil.copytree(BINDING / "godot3" / "addons", project / "addons")
-    engine = Engine(tmp_path / "engine", "--ws-audio")
-    out = tmp_path / "master.wav"
-    try:
-        done = subprocess.run([godot3(), "--path", str(project), "--", str(engine.ws_port), "4", str(out)],
-                              capture_output=True, text=True, timeout=90)
-        bars = [e["time"] for _, e in engine.of("bar")]
-        beats = {(e["bar"], e["beat"]): e["time"] for _, e in engine.of("beat")}
-    finally:
-        engine.close()
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert lines and "music_time" in lines[-1], done.stdout + done.stderr
-    report = json.loads(lines[-1])
-    with wave.open(str(out)) as w:
-        rate = w.getframerate()
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, w.getnchannels())
+    report, audio, rate, engine, bars, beats = _play_in_godot(tmp_path, 4)
     assert rate == report["mix_rate"] and len(audio) > 3 * rate, (rate, len(audio))
     assert np.abs(audio).max() > 3000, "silent"
     events = timeline(engine.record)
