@@ -59,14 +59,14 @@ class _Output:
     def callback(self, out: Any, frames: int, info: Any, status: Any) -> None:
         try:
             now = time.perf_counter()
-            if status.output_underflow:
-                self.underruns += 1
+            underflow = bool(status.output_underflow)
+            self.underruns += underflow
             lead = info.outputBufferDacTime - info.currentTime
             if not 0.0 < lead < 1.0:  # a host API that does not report it
                 lead = float(self.stream.latency)
             if not self.started.is_set():
                 self.latency, self.block = lead, frames
-            self.clock.update(now + lead, self.player.frames)
+            self.clock.update(now + lead, self.player.frames, underflow)
             out[:] = self.player.render(frames)
             self.blocks += 1
             self.last = now
@@ -91,7 +91,7 @@ class _Output:
 
     def stats(self) -> dict[str, Any]:
         return {"blocks": self.blocks, "underruns": self.underruns, "late_events": self.player.late,
-                "callback_errors": self.errors}
+                "clock_restarts": self.clock.restarts, "callback_errors": self.errors}
 
     def lost(self) -> str | None:
         if self.finished or not self.stream.active:

@@ -55,7 +55,7 @@ class AudioSink(MidiSink):
         self.soundfont = str(path)
         self.info: dict[str, Any] = {}
         self.name = f"audio {device or 'default device'}"
-        self._totals = {"blocks": 0, "underruns": 0, "late_events": 0, "callback_errors": 0}
+        self._totals = {"blocks": 0, "underruns": 0, "late_events": 0, "clock_restarts": 0, "callback_errors": 0}
         self._stats: dict[str, int] = dict(self._totals)
         self._proc: Any = None
         self._inbox: Any = None

@@ -114,27 +114,49 @@ class SampleClock:
     Each block reports the engine time its first sample is heard; the estimate of when sample
     0 is heard is the smallest such report over the last two windows: a callback that runs late
     only ever makes the report later, so the minimum follows the device's own clock (and its
-    drift) without taking in the jitter.
+    drift) without taking in the jitter. A stream that loses time (an underrun, or a JACK
+    server that missed cycles) is heard later from then on: the estimate starts again from the
+    reports after it, at once when the callback says it underran, and when every report over
+    ``check_s`` is later than the estimate by more than ``jump_s`` (a jump no callback told).
     """
 
-    def __init__(self, rate: int, window_s: float = 2.0) -> None:
-        self.rate, self._window = rate, int(window_s * rate)
+    def __init__(self, rate: int, window_s: float = 2.0, check_s: float = 0.25,
+                 jump_s: float = 0.003) -> None:
+        self.rate, self._window, self._check, self._jump = rate, int(window_s * rate), int(check_s * rate), jump_s
         self.origin: float | None = None  # engine time at which sample 0 is heard
-        self._previous = self._current = float("inf")
-        self._window_end = 0
+        self.restarts = 0  # times the estimate started again after the stream lost time
+        self._previous = self._current = self._recent = float("inf")
+        self._window_end = self._recent_end = 0
 
     def reset(self) -> None:
-        self.origin, self._previous, self._current, self._window_end = None, float("inf"), float("inf"), 0
+        self.origin, self._previous, self._current, self._recent = None, float("inf"), float("inf"), float("inf")
+        self._window_end = self._recent_end = 0
 
-    def update(self, heard: float, index: int) -> None:
-        """Block starting at sample ``index`` is heard at engine time ``heard``."""
+    def update(self, heard: float, index: int, underflow: bool = False) -> None:
+        """Block starting at sample ``index`` is heard at engine time ``heard``; ``underflow``:
+        the stream said it ran dry before this block."""
         report = heard - index / self.rate
+        if self.origin is None or underflow:
+            self._restart(report, index, counted=self.origin is not None)
+            return
         if index >= self._window_end:
             self._previous, self._current = self._current, report
             self._window_end = index + self._window
         else:
             self._current = min(self._current, report)
         self.origin = min(self._previous, self._current)
+        if index < self._recent_end:
+            self._recent = min(self._recent, report)
+        elif self._recent - self.origin > self._jump:  # a whole stretch later: the clock jumped
+            self._restart(min(self._recent, report), index, counted=True)
+        else:
+            self._recent, self._recent_end = report, index + self._check
+
+    def _restart(self, report: float, index: int, counted: bool) -> None:
+        self.restarts += counted
+        self._previous, self._current, self._recent = float("inf"), report, report
+        self._window_end, self._recent_end = index + self._window, index + self._check
+        self.origin = report
 
     def index(self, t: float) -> int:
         """The sample heard at engine time ``t``."""

@@ -85,6 +85,29 @@ def test_sample_clock_follows_the_device_not_the_late_callbacks() -> None:
     assert clock.index(heard0 + 1.0) == RATE
 
 
+def test_sample_clock_follows_a_stream_that_loses_time() -> None:
+    """A device that loses 16 ms (a JACK server that missed three 256-frame cycles) is heard
+    later from then on: the clock follows within a quarter second, without an underrun flag,
+    and within two blocks with one; late callbacks alone never move it."""
+    rng = np.random.default_rng(1)
+    for flagged in (False, True):
+        clock = SampleClock(RATE)
+        heard0, lost = 100.0, 0.016
+        moved_at = None
+        for block in range(4000):  # 21 s, callbacks up to 4 ms late two blocks in three
+            index = block * 256
+            after = block >= 2000
+            heard = heard0 + index / RATE + lost * after + rng.uniform(0, 0.004) * (block % 3 != 0)
+            clock.update(heard, index, underflow=flagged and block == 2000)
+            assert clock.origin is not None
+            if not after:
+                assert abs(clock.origin - heard0) < 1e-9, block
+            elif moved_at is None and abs(clock.origin - (heard0 + lost)) < 1e-3:
+                moved_at = (block - 2000) * 256 / RATE
+        assert moved_at is not None and moved_at <= (0.011 if flagged else 0.5), (flagged, moved_at)
+        assert abs(clock.origin - (heard0 + lost)) < 1e-9 and clock.restarts == 1, (clock.origin, clock.restarts)
+
+
 def test_a_missing_or_unreadable_soundfont_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^SoundFont .*nope.sf2 is not a file; give an .sf2 or .sf3"):
         SoundFontSynth(tmp_path / "nope.sf2")
