@@ -309,8 +309,12 @@ func _feed() -> void:
 	_last_position = position
 	while not _drops.empty() and taken - min(READ_AHEAD, taken) > _drops[0][0] + _capacity:
 		_shift += _drops.pop_front()[1]  # long heard
-	# the game's audio clock slower than the engine's (no two clocks agree): skip to catch up
-	while _queue.size() > 1 and _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE:
+	# the game's audio clock slower than the engine's (no two clocks agree): skip to catch up.
+	# Past buffer_seconds + catch_up_seconds, skip back down to buffer_seconds in one go:
+	# trimmed only to the limit, the next bit of network jitter would skip again, after the
+	# signals for the music behind it had told their audio times.
+	var skipping := _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE
+	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0].size() >= buffer_seconds * RATE:
 		var old: PoolVector2Array = _queue.pop_front()
 		_queued -= old.size()
 		_pushed += old.size()
