@@ -311,7 +311,8 @@ func _feed() -> void:
 	# trimmed only to the limit, the next bit of network jitter would skip again, after the
 	# signals for the music behind it had told their audio times.
 	var skipping := _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE
-	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0].size() >= buffer_seconds * RATE:
+	var target := buffer_seconds * RATE
+	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0].size() >= target:
 		var old: PackedVector2Array = _queue.pop_front()
 		_queued -= old.size()
 		_pushed += old.size()
