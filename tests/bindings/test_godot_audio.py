@@ -100,11 +100,6 @@ def _play_in_godot(tmp_path: Path, seconds: float, env: dict[str, str] | None = 
     return json.loads(lines[-1]), audio, rate, engine, bars, beats
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug, not fixed: when the stall also loses frames at the engine (1,024-2,048 here) and "
-    "the catch-up skips 9,000-14,000 frames, some beats after the stall were measured 21-63 ms "
-    "from their audio time, in 5 of 6 runs on a slow afternoon of the 2-core VM (passed in the "
-    "morning's runs); see the session note"))
 def test_godot3_beats_stay_on_the_audio_clock_through_an_underrun_and_a_catch_up(tmp_path: Path) -> None:
     """The main loop stalls 0.35 s two seconds into the recording: the generator runs dry (an
     underrun: silence the audio clock counts), then more has come than buffer_seconds and

@@ -77,10 +77,15 @@ func _process(_delta: float) -> void:
 		stall_ms = -1
 		OS.delay_msec(350)
 	if started_ms >= 0 and OS.get_ticks_msec() - started_ms > seconds * 1000.0:
+		AudioServer.lock()  # between two mixes: the recording ends with the last one
 		record.set_recording_active(false)
+		var audio_time_at_end: float = audio.audio_time() + AudioServer.get_time_to_next_mix() \
+				+ AudioServer.get_output_latency()
+		AudioServer.unlock()
 		var wav: AudioStreamSample = record.get_recording()
 		wav.save_to_wav(out_path)
 		print(JSON.print({"music_time": music_time_at_start, "audio_time": audio_time_at_start,
+				"audio_time_at_end": audio_time_at_end,
 				"system_ms": system_ms_at_start,
 				"signals": signals, "mix_rate": AudioServer.get_mix_rate(),
 				"output_latency": AudioServer.get_output_latency(), "underruns": audio.underruns,

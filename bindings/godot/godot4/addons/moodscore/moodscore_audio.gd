@@ -19,8 +19,8 @@
 # heard_at(t) maps any engine-clock time (the Moodscore autoload's events) onto the audio clock.
 # Before the stream plays (the buffer filling) the signals carry audio_time -1.0. When Godot's
 # audio runs slower than the engine's clock, at most `catch_up_seconds` more than
-# `buffer_seconds` builds up; then whole blocks are skipped (`dropped_frames`), which the audio
-# clock and heard_at() account for.
+# `buffer_seconds` builds up; then whole blocks are skipped, back down to `buffer_seconds`
+# (`dropped_frames`), which the audio clock and heard_at() account for.
 #
 # Public API: start, stop, music_time, audio_time, heard_at, is_playing; the signals and
 # exported settings below; underruns, lost_frames, frames_received, dropped_frames.
