@@ -327,7 +327,12 @@ def _scale_parser(sub) -> None:
     c.add_argument("--address", default=None, help="a Ray cluster to join (default: start one here)")
     c.add_argument("--replicas", type=_at_least("--replicas", 1), default=None,
                    help="a fixed number of session hosts (default: autoscale on sessions)")
+    c.add_argument("--min-replicas", type=_at_least("--min-replicas", 1), default=1)
     c.add_argument("--max-replicas", type=_at_least("--max-replicas", 1), default=8)
+    c.add_argument("--upscale-delay", type=float, default=30.0, metavar="SECONDS",
+                   help="sessions above the target this long add a replica (default 30)")
+    c.add_argument("--downscale-delay", type=float, default=600.0, metavar="SECONDS",
+                   help="sessions below the target this long remove one (default 600)")
     c.add_argument("--sessions-per-replica", type=_at_least("--sessions-per-replica", 1), default=200,
                    help="the autoscaler's target")
     c.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=500, help="per replica")
@@ -594,6 +599,11 @@ def _render_ray(args: argparse.Namespace) -> None:
 
 
 def _scale(args: argparse.Namespace) -> None:
+    if args.min_replicas > args.max_replicas:
+        raise CliError(f"moodscore scale: --min-replicas {args.min_replicas} is more than --max-replicas "
+                       f"{args.max_replicas}")
+    if not (0 <= args.upscale_delay <= 3600 and 0 <= args.downscale_delay <= 86400):
+        raise CliError("moodscore scale: --upscale-delay is 0 to 3600 seconds and --downscale-delay 0 to 86400")
     try:
         import ray
         from ray import serve
@@ -605,9 +615,11 @@ def _scale(args: argparse.Namespace) -> None:
 
     ray.init(address=args.address, include_dashboard=False)
     serve.start(http_options={"host": args.host, "port": args.port})
-    serve.run(build(replicas=args.replicas, max_replicas=args.max_replicas,
+    serve.run(build(replicas=args.replicas, min_replicas=args.min_replicas, max_replicas=args.max_replicas,
                     sessions_per_replica=args.sessions_per_replica, max_sessions=args.max_sessions,
-                    model=args.model), name="moodscore", route_prefix="/")
+                    model=args.model, autoscaling={"upscale_delay_s": args.upscale_delay,
+                                                   "downscale_delay_s": args.downscale_delay}),
+              name="moodscore", route_prefix="/")
     print(f"moodscore scale: ws://{args.host}:{args.port}/ (Ray Serve); Ctrl-C stops", flush=True)
     try:
         while True:

@@ -23,11 +23,17 @@ ROUTER = "ray.serve.experimental.consistent_hash_router:ConsistentHashRouter"
 
 def build(*, replicas: int | None = None, min_replicas: int = 1, max_replicas: int = 8,
           sessions_per_replica: int = 200, max_sessions: int = 500, model: str = "abc",
-          grace: float = 30.0, replica_cpus: float = 1.0) -> Any:
-    """The application: ``replicas`` fixed, else autoscaled on sessions per replica."""
+          grace: float = 30.0, replica_cpus: float = 1.0,
+          autoscaling: dict[str, Any] | None = None) -> Any:
+    """The application: ``replicas`` fixed, else autoscaled on sessions per replica.
+
+    ``autoscaling``: more of Serve's ``AutoscalingConfig`` (``upscale_delay_s``,
+    ``downscale_delay_s``, ``metrics_interval_s``, ``look_back_period_s``, ...); Serve's own
+    defaults otherwise (up after 30 s, down after 600 s)."""
     scaling: dict[str, Any] = {"num_replicas": replicas} if replicas else {
         "autoscaling_config": AutoscalingConfig(min_replicas=min_replicas, max_replicas=max_replicas,
-                                                target_ongoing_requests=sessions_per_replica)}
+                                                target_ongoing_requests=sessions_per_replica,
+                                                **(autoscaling or {}))}
     hosts: Any = serve.deployment(SessionHost, name="SessionHost", max_ongoing_requests=4 * max_sessions,
                              ray_actor_options={"num_cpus": replica_cpus},
                              request_router_config=RequestRouterConfig(
