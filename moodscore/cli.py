@@ -462,6 +462,10 @@ def _bench(args: argparse.Namespace) -> None:
             counts = [int(x) for x in args.sessions.split(",")] if args.sessions else None
         except ValueError:
             raise CliError(f"moodscore bench: --sessions must be counts like 200,400, got {args.sessions!r}") from None
+        if args.device == "cuda":
+            from .models.runtime import require_cuda
+
+            require_cuda()
         sessions_bench.run(minutes=args.minutes or 1.0, sessions=counts,
                            precision=args.precision, model="abc" if args.model == "all" else args.model,
                            max_batch=args.max_batch, device=args.device)

@@ -34,6 +34,7 @@ from ..engine.protocol import (
 from ..engine.template import Template, load_preset
 from ..errors import ConfigError
 from ..models.batched import BatchedAbc, BatchedLstm, load_batched
+from ..models.runtime import require_cuda
 from .core import ALL_NOTES_OFF, HostCore, HostFull, HostLimits, HostSession
 from .worker import GenerationWorker
 
@@ -83,6 +84,8 @@ class _Outbox:
 def load_models(opts: HostOptions) -> dict[str, BatchedAbc | BatchedLstm]:
     if opts.device not in ("cpu", "cuda"):
         raise ConfigError(f"device must be cpu or cuda, got {opts.device!r}")
+    if opts.device == "cuda":
+        require_cuda()
     return {name: load_batched(name, precision=opts.precision if name == "abc" else "fp32",
                                max_batch=opts.max_batch, prefer_gpu=opts.device == "cuda")
             for name in ("abc", "lstm")}

@@ -60,6 +60,18 @@ def providers(prefer_gpu: bool = True) -> list[str]:
     return chosen + ["CPUExecutionProvider"]
 
 
+def require_cuda() -> None:
+    """Raise :class:`ConfigError` unless this ONNX Runtime can run on CUDA (``--device cuda``):
+    asked for by name, a GPU never quietly becomes the CPU."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" not in available:
+        raise ConfigError(f"--device cuda: this ONNX Runtime has no CUDA provider (it has "
+                          f"{', '.join(available)}); pip install onnxruntime-gpu on a machine with an "
+                          f"NVIDIA GPU and driver, or use --device cpu")
+
+
 def load_card(name: str, folder: Path | None = None) -> dict[str, Any]:
     path = (folder or weights_dir()) / f"{name}.json"
     try:

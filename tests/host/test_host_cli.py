@@ -18,3 +18,20 @@ def test_bad_arguments_get_one_line_and_status_2(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["bench", "sessions", "--device", "cuda", "--minutes", "0.01", "--sessions", "1"],
+                                  ["host", "--device", "cuda", "--port", "1"]])
+def test_device_cuda_without_a_cuda_provider_says_so(args, capsys):
+    """Asked for by name, CUDA never quietly becomes the CPU (this machine and CI have no CUDA
+    provider; where one is, the command gets past the check and fails on nothing here)."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        from moodscore.models.runtime import require_cuda
+
+        require_cuda()  # raises nothing where CUDA is there
+        return
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--device cuda: this ONNX Runtime has no CUDA provider" in err and err.count("\n") == 1
