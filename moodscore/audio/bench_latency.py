@@ -1,8 +1,9 @@
 """``moodscore bench audio-latency``: from a mood message to the changed sound, end to end (figures).
 
 Everything real, on this machine: a dummy-driver ``jackd`` under a server name of its own;
-``moodscore serve --audio-device jack --ws-audio --record`` (a process of its own); ``jack_rec``
-recording its ``PortAudio:out_0/1`` ports; and, unless ``godot=False`` or it is missing, headless
+``moodscore serve --audio-device jack --ws-audio --record`` (a process of its own); a JACK
+client (:class:`~moodscore.audio.port_recorder.PortRecorder`) recording its ``PortAudio:out_0/1``
+ports with the time each JACK cycle ran; and, unless ``godot=False`` or it is missing, headless
 ``godot3-server`` playing the stream through ``bindings/godot``'s MoodscoreAudio and recording
 its Master bus with AudioEffectRecord (the project is ``tests/bindings/godot_audio_project``:
 run this from a checkout). Mood messages go over OSC (UDP, as a game sends them) at random
@@ -10,10 +11,12 @@ moments, each into the quadrant opposite the last (calm and pleasant, tense), wi
 ``bar``. Then, in each recording, the moment in the 6 s after each message where the timbre
 changes most (:func:`moodscore.audio.latency.change_at`) is the changed sound:
 
-- at the JACK ports: the recording is lined up with the engine's own render of its
-  ``--record`` file, which puts each recorded sample on the engine clock; a note at engine
-  time t leaves the ports the delay the engine logs later ("notes heard ... after their engine
-  time": a block, the margin and PortAudio's output latency);
+- at the JACK ports: each recorded sample's time is its JACK cycle's, on the engine clock (the
+  recorder's own account, independent of the engine's); beside it, the engine's account: the
+  recording lined up with the engine's own render of its ``--record`` file puts each sample on
+  the engine clock, and a note at engine time t leaves the ports the delay the engine logs
+  later ("notes heard ... after their engine time": a block, the margin and PortAudio's output
+  latency); their difference checks the engine's claim;
 - at the Godot client: its recording's first sample is the node's music_time() then, and the
   recording runs on at the stream's rate; when Godot plays music time m is read from the
   (system clock, music_time()) pairs the project logs at each beat.
@@ -45,6 +48,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .latency import best_lag, changes as _changes, file_zero, render_midi
+from .port_recorder import PortRecorder
 
 RATE = 48000
 CALM, TENSE = (0.8, -0.7), (-0.8, 0.9)
@@ -163,9 +167,10 @@ def _session(folder: Path, changes: int, godot: bool, unity: Path | None, model:
         osc = SimpleUDPClient("127.0.0.1", osc_port)
         osc.send_message("/mood/va", [*CALM, 0.0])
         _wait("a calm phrase", 30, lambda: any(e["mood"] and e["mood"][1] < -0.3 for e in events.of("phrase")))
+        recorder = PortRecorder(["PortAudio:out_0", "PortAudio:out_1"], seconds, server=name)
+        stack.callback(recorder.close)
         out["jack_rec_started"] = time.perf_counter()
-        start(["jack_rec", "-f", str(out["jack_wav"]), "-d", f"{seconds:g}", "-b", "16",
-               "PortAudio:out_0", "PortAudio:out_1"], "jack_rec.log")
+        recorder.start()
         if godot:
             project = folder / "godot"
             shutil.copytree(GODOT_PROJECT, project)
@@ -187,6 +192,11 @@ def _session(folder: Path, changes: int, godot: bool, unity: Path | None, model:
         out["cpu_per_s"] = (_cpu_s(engine.pid) - cpu0) / (time.perf_counter() - t0)
         for proc in procs[2:]:  # the recorders end by themselves
             proc.wait(30)
+        if not recorder.done.wait(30):
+            raise ConfigError("moodscore bench audio-latency: the JACK recording did not finish")
+        recorder.save(out["jack_wav"])
+        recorder.close()
+        out["port_time"] = recorder.time_of
         out["bars"] = [e["time"] for e in events.of("bar")]
         out["phrases"] = events.of("phrase")
         stop_all()
@@ -207,7 +217,7 @@ def _quadrant(mood) -> tuple[bool, bool]:
 
 
 def run(*, changes: int = 4, godot: bool = True, unity: bool = True, model: str = "lstm", seed: int = 0) -> None:
-    missing = [tool for tool in ("jackd", "jack_lsp", "jack_rec") if shutil.which(tool) is None]
+    missing = [tool for tool in ("jackd", "jack_lsp") if shutil.which(tool) is None]
     if missing:
         raise ConfigError(f"moodscore bench audio-latency needs JACK's tools ({', '.join(missing)} missing): "
                           "apt-get install jackd2")
@@ -229,18 +239,27 @@ def _report(s: dict, godot: bool, unity: bool) -> None:
 
     audio, rate = _read_wav(s["jack_wav"])
     zero = file_zero(s["mid"], s["bars"])
-    # audio[i + lag] ~ render[i], engine time zero + i / RATE; jack_rec records from some time
-    # in the 1.5 s after it was started (it connects its ports first)
+    # audio[i + lag] ~ render[i], engine time zero + i / RATE; the recorder's first cycle comes
+    # within the 1.5 s after it was started (it connects its ports first)
     first = round((s["jack_rec_started"] - zero) * RATE)
-    lag = best_lag(audio, render_midi(s["mid"], RATE), -first - round(1.5 * RATE), -first)
+    ref = render_midi(s["mid"], RATE)
+    lag = best_lag(audio, ref, -first - round(1.5 * RATE), -first)
     found = _changes(audio, rate, [sent - zero + lag / RATE for sent, _ in sends])
     music = [zero + c - lag / RATE for c in found]  # the engine time of each change found
     jack = [m + s["port_delay_s"] - sent for m, (sent, _) in zip(music, sends)]
-    print(f"at the JACK ports (serve --audio-device jack, jackd -d dummy -p 256, jack_rec): the changed "
-          f"sound {_figures(jack)} after the message (the recording on the engine clock by the engine's "
-          f"render, then the logged {s['port_delay_s'] * 1e3:.1f} ms to the ports); the change found "
-          f"{_figures([m - t for m, t in zip(music, turns)])} from the engine's turn; the turn plus "
-          f"that delay: {_figures([t + s['port_delay_s'] - sent for t, (sent, _) in zip(turns, sends)])}")
+    heard = [s["port_time"](c * rate) - sent for c, (sent, _) in zip(found, sends)]
+    # the engine's claim checked where each change is: the recording lined up with the render
+    # in the 2 s around it (underruns shift the whole-recording match), plus the logged delay,
+    # against the ports' clock
+    claim = [zero + (round(c * rate) - _local_lag(audio, ref, round(c * rate), lag, rate)) / RATE
+             + s["port_delay_s"] - s["port_time"](c * rate) for c in found]
+    print(f"at the JACK ports (serve --audio-device jack, jackd -d dummy -p 256, recorded by a JACK "
+          f"client that notes when each cycle ran): the changed sound {_figures(heard)} after the "
+          f"message, when its cycle handed it to the driver (a real device adds its playback latency); "
+          f"by the engine's own account (the recording lined up with its render, plus the "
+          f"{s['port_delay_s'] * 1e3:.1f} ms it logs to the ports): {_figures(jack)}; where each change "
+          f"sounds, the engine's account less the ports' clock: {_figures(claim)}; the change "
+          f"found {_figures([m - t for m, t in zip(music, turns)])} from the engine's turn")
 
     g = s["godot"]
     if g is not None and "music_time" in g:
@@ -293,6 +312,16 @@ def _report(s: dict, godot: bool, unity: bool) -> None:
           f"transports: all of it); the session's closing stats: audio {stats.get('audio')}, "
           f"audio frames dropped {stats.get('audio_frames_dropped')}, scheduler lateness "
           f"{stats.get('lateness_ms')}")
+
+
+def _local_lag(audio: np.ndarray, ref: np.ndarray, at: int, lag: int, rate: int) -> int:
+    """The lag (``audio[i + lag] ~ ref[i]``) in the 2 s of ``audio`` around ``at``, within 0.1 s
+    of ``lag``."""
+    a, b = max(0, at - rate), min(len(audio), at + rate)
+    r0 = max(0, a - lag - rate // 10)
+    local = best_lag(audio[a:b], ref[r0:max(r0 + 1, b - lag + rate // 10)], -(a - r0) + lag - rate // 10,
+                     -(a - r0) + lag + rate // 10)
+    return a - r0 + local
 
 
 def _figures(values: list[float], each: bool = True) -> str:
