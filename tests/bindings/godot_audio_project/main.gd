@@ -11,6 +11,8 @@ const Audio = preload("res://addons/moodscore/moodscore_audio.gd")
 
 var audio
 var record := AudioEffectRecord.new()
+var melody_record := AudioEffectRecord.new()  # with MOODSCORE_TEST_STEMS: the Melody bus
+var stems := false
 var seconds := 4.0
 var out_path := ""
 var music_time_at_start := 0.0
@@ -30,6 +32,15 @@ func _ready() -> void:
 	AudioServer.add_bus_effect(0, record)
 	audio = Audio.new()
 	audio.ws_port = port
+	stems = OS.has_environment("MOODSCORE_TEST_STEMS")
+	if stems:  # the melody on a bus of its own, sent on to Master with the other parts
+		AudioServer.add_bus()
+		var melody_bus := AudioServer.get_bus_count() - 1
+		AudioServer.set_bus_name(melody_bus, "Melody")
+		AudioServer.set_bus_send(melody_bus, "Master")
+		AudioServer.add_bus_effect(melody_bus, melody_record)
+		audio.stems = true
+		audio.stem_buses = {"melody": "Melody"}
 	audio.buffer_seconds = 0.15
 	audio.connect("started", self, "_on_started")
 	audio.connect("error", self, "_on_error")
@@ -60,6 +71,7 @@ func _start_recording() -> void:  # half a second in: the stream's steady state
 	playing_ms = -1
 	AudioServer.lock()  # between two mixes: the recording begins with the next one
 	record.set_recording_active(true)
+	melody_record.set_recording_active(stems)
 	var next := AudioServer.get_time_to_next_mix() + AudioServer.get_output_latency()
 	music_time_at_start = audio.music_time() + next
 	audio_time_at_start = audio.audio_time() + next
@@ -79,11 +91,14 @@ func _process(_delta: float) -> void:
 	if started_ms >= 0 and OS.get_ticks_msec() - started_ms > seconds * 1000.0:
 		AudioServer.lock()  # between two mixes: the recording ends with the last one
 		record.set_recording_active(false)
+		melody_record.set_recording_active(false)
 		var audio_time_at_end: float = audio.audio_time() + AudioServer.get_time_to_next_mix() \
 				+ AudioServer.get_output_latency()
 		AudioServer.unlock()
 		var wav: AudioStreamSample = record.get_recording()
 		wav.save_to_wav(out_path)
+		if stems:
+			melody_record.get_recording().save_to_wav(out_path.get_basename() + ".melody.wav")
 		print(JSON.print({"music_time": music_time_at_start, "audio_time": audio_time_at_start,
 				"audio_time_at_end": audio_time_at_end,
 				"system_ms": system_ms_at_start,

@@ -22,8 +22,14 @@
 # `buffer_seconds` builds up; then whole blocks are skipped, back down to `buffer_seconds`
 # (`dropped_frames`), which the audio clock and heard_at() account for.
 #
+# With `stems` on (against `moodscore serve --ws-audio-stems`) the node reads the stems frames
+# instead of the mix and plays each part (STEMS) through a player of its own on the bus
+# `stem_buses` names for it (else `bus`), so the game mixes the layers itself: duck the drums,
+# send the melody to a bus with its own effects. The parts start in the same mix and are fed
+# together, so they stay sample-locked; the audio clock and the signals are the same.
+#
 # Public API: start, stop, music_time, audio_time, heard_at, is_playing; the signals and
-# exported settings below; underruns, lost_frames, frames_received, dropped_frames.
+# exported settings below; underruns, lost_frames, frames_received, dropped_frames; STEMS.
 # The Godot 4 version of this file is bindings/godot/godot4/addons/moodscore/moodscore_audio.gd.
 class_name MoodscoreAudio
 extends Node
@@ -37,6 +43,7 @@ signal phrase(index, mood, abc, audio_time)  # mood: Vector2(valence, arousal) o
 const RATE := 48000
 const HEADER := 32
 const READ_AHEAD := 130  # frames Godot 3's resampler holds, on average: half its 256, and 2
+const STEMS := ["melody", "pad", "bass", "stingers", "counter", "rhythm", "drums"]  # frame order
 
 export var host := "127.0.0.1"
 export var ws_port := 8765
@@ -45,15 +52,19 @@ export var buffer_seconds := 0.1
 export var autostart := true
 export var catch_up_seconds := 0.1  # at most this beyond buffer_seconds builds up, then it skips
 export var events := true  # also the engine's beat/bar/phrase events, as the signals above
+export var stems := false  # each part through a player of its own (serve --ws-audio-stems)
+export var stem_buses := {}  # with stems: part name (STEMS) -> bus; a part not named plays on `bus`
 
 var underruns := 0
 var lost_frames := 0
 var frames_received := 0
 var dropped_frames := 0  # skipped to catch up when the game's audio runs slower than the engine
 var _ws: WebSocketClient = null
-var _player: AudioStreamPlayer = null
-var _playback = null  # AudioStreamGeneratorPlayback
-var _queue := []  # PoolVector2Array blocks waiting for room in the generator
+var _player: AudioStreamPlayer = null  # the first of _players: the audio clock's
+var _playback = null  # AudioStreamGeneratorPlayback, of _player
+var _players := []  # one per part: the mix, or each of STEMS
+var _playbacks := []
+var _queue := []  # blocks waiting for room in the generators: one PoolVector2Array per part
 var _queued := 0  # frames in _queue
 var _next_index := -1  # stream index of the frame after the last one queued
 var _pushed := 0  # stream index of the next frame to go to the generator
@@ -74,13 +85,16 @@ var _last_position := 0.0  # and its playback position then
 
 func _ready() -> void:
 	pause_mode = PAUSE_MODE_PROCESS  # keep reading while paused, so that nothing goes stale
-	_player = AudioStreamPlayer.new()
-	var generator := AudioStreamGenerator.new()
-	generator.mix_rate = RATE
-	generator.buffer_length = buffer_seconds + 0.1
-	_player.stream = generator
-	_player.bus = bus
-	add_child(_player)
+	for part in (STEMS if stems else ["mix"]):
+		var player := AudioStreamPlayer.new()
+		var generator := AudioStreamGenerator.new()
+		generator.mix_rate = RATE
+		generator.buffer_length = buffer_seconds + 0.1
+		player.stream = generator
+		player.bus = stem_buses.get(part, bus) if stems else bus
+		add_child(player)
+		_players.append(player)
+	_player = _players[0]
 	if autostart:
 		start()
 
@@ -88,6 +102,8 @@ func _ready() -> void:
 func start() -> void:
 	stop()
 	_ws = WebSocketClient.new()
+	# a second of stems is 1.3 MB: room for a hitch of the main loop (the default is 64 KiB)
+	_ws.set_buffers(4096, 4096, 64, 1024)
 	_ws.connect("connection_established", self, "_on_open")
 	_ws.connect("connection_error", self, "_on_failed")
 	_ws.connect("connection_closed", self, "_on_closed")
@@ -158,15 +174,17 @@ func _reset() -> void:
 	_queued = 0
 	_next_index = -1
 	_playing = false
-	if _player != null:
-		_player.stop()
+	for player in _players:
+		player.stop()
 	_playback = null
+	_playbacks.clear()
 
 
 func _on_open(_protocol: String) -> void:
 	var peer := _ws.get_peer(1)
 	peer.set_write_mode(WebSocketPeer.WRITE_MODE_TEXT)
-	var names := ["audio", "beat", "bar", "phrase"] if events else ["audio"]
+	var stream := "stems" if stems else "audio"
+	var names := [stream, "beat", "bar", "phrase"] if events else [stream]
 	peer.put_packet(JSON.print({"type": "subscribe", "events": names}).to_utf8())
 
 
@@ -211,8 +229,14 @@ func _play() -> void:
 		_next_index = -1
 		return
 	if not _playing and _queued >= buffer_seconds * RATE:
-		_player.play()
-		_playback = _player.get_stream_playback()
+		AudioServer.lock()  # every part starts in the same mix
+		for player in _players:
+			player.play()
+		AudioServer.unlock()
+		_playbacks.clear()
+		for player in _players:
+			_playbacks.append(player.get_stream_playback())
+		_playback = _playbacks[0]
 		_skips = 0
 		_capacity = _playback.get_frames_available()  # Godot rounds the buffer up to a power of 2
 		_play_index = _pushed
@@ -237,13 +261,16 @@ func _take(packet: PoolByteArray) -> void:
 	b.seek(4)
 	var rate := b.get_u32()
 	var channels := b.get_u16()
-	b.get_u16()
+	var flags := b.get_u16()
 	var index := b.get_u64()
 	var time := b.get_double()
 	var frames := b.get_u32()
-	if rate != RATE or channels != 2 or packet.size() != HEADER + frames * 4:
-		emit_signal("error", "an audio frame of %d Hz, %d channels, %d bytes: not 48 kHz stereo"
-				% [rate, channels, packet.size()])
+	var parts := STEMS.size() if stems else 1
+	if rate != RATE or channels != 2 * parts or (flags & 1 == 1) != stems \
+			or packet.size() != HEADER + frames * 2 * channels:
+		emit_signal("error", "an audio frame of %d Hz, %d channels, flags %d, %d bytes: not %s"
+				% [rate, channels, flags, packet.size(),
+				"48 kHz stems (7 stereo parts)" if stems else "48 kHz stereo"])
 		return
 	frames_received += 1
 	if _next_index < 0:
@@ -258,14 +285,20 @@ func _take(packet: PoolByteArray) -> void:
 		for i in range(gap.size()):
 			gap[i] = Vector2.ZERO
 		lost_frames += gap.size()
-		_queue.append(gap)
+		var gaps := []
+		for _part in range(parts):
+			gaps.append(gap)
+		_queue.append(gaps)
 		_queued += gap.size()
-	var block := PoolVector2Array()
-	block.resize(frames)
-	for i in range(frames):
-		var left := b.get_16() / 32768.0
-		block[i] = Vector2(left, b.get_16() / 32768.0)
-	_queue.append(block)
+	if stems:
+		_queue.append(_stems(b, frames))
+	else:
+		var block := PoolVector2Array()
+		block.resize(frames)
+		for i in range(frames):
+			var left := b.get_16() / 32768.0
+			block[i] = Vector2(left, b.get_16() / 32768.0)
+		_queue.append([block])
 	_queued += frames
 	_next_index = index + frames
 
@@ -315,18 +348,51 @@ func _feed() -> void:
 	# signals for the music behind it had told their audio times.
 	var skipping := _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE
 	var target := buffer_seconds * RATE
-	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0].size() >= target:
-		var old: PoolVector2Array = _queue.pop_front()
-		_queued -= old.size()
-		_pushed += old.size()
-		dropped_frames += old.size()
+	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0][0].size() >= target:
+		var size: int = _queue.pop_front()[0].size()
+		_queued -= size
+		_pushed += size
+		dropped_frames += size
 		if not _drops.empty() and _drops[-1][0] == _fed:
-			_drops[-1][1] += old.size()
+			_drops[-1][1] += size
 		else:
-			_drops.append([_fed, old.size()])
-	while not _queue.empty() and _playback.get_frames_available() >= _queue[0].size():
-		var block: PoolVector2Array = _queue.pop_front()
-		_playback.push_buffer(block)
-		_queued -= block.size()
-		_pushed += block.size()
-		_fed += block.size()
+			_drops.append([_fed, size])
+	AudioServer.lock()  # every part gets its block before the next mix: they stay in step
+	while not _queue.empty() and _playback.get_frames_available() >= _queue[0][0].size():
+		var blocks: Array = _queue.pop_front()
+		for part in range(blocks.size()):
+			_playbacks[part].push_buffer(blocks[part])
+		_queued -= blocks[0].size()
+		_pushed += blocks[0].size()
+		_fed += blocks[0].size()
+	AudioServer.unlock()
+
+
+# The seven parts of a stems frame, read in one pass (interleaved: each frame holds every
+# part's left and right); seven plain variables, because a pool array held in an Array is
+# copied on each write to it.
+func _stems(b: StreamPeerBuffer, frames: int) -> Array:
+	var p0 := PoolVector2Array()
+	p0.resize(frames)
+	var p1 := PoolVector2Array()
+	p1.resize(frames)
+	var p2 := PoolVector2Array()
+	p2.resize(frames)
+	var p3 := PoolVector2Array()
+	p3.resize(frames)
+	var p4 := PoolVector2Array()
+	p4.resize(frames)
+	var p5 := PoolVector2Array()
+	p5.resize(frames)
+	var p6 := PoolVector2Array()
+	p6.resize(frames)
+	var k := 1.0 / 32768.0
+	for i in range(frames):
+		p0[i] = Vector2(b.get_16() * k, b.get_16() * k)
+		p1[i] = Vector2(b.get_16() * k, b.get_16() * k)
+		p2[i] = Vector2(b.get_16() * k, b.get_16() * k)
+		p3[i] = Vector2(b.get_16() * k, b.get_16() * k)
+		p4[i] = Vector2(b.get_16() * k, b.get_16() * k)
+		p5[i] = Vector2(b.get_16() * k, b.get_16() * k)
+		p6[i] = Vector2(b.get_16() * k, b.get_16() * k)
+	return [p0, p1, p2, p3, p4, p5, p6]
