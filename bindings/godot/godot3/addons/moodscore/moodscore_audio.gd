@@ -53,7 +53,7 @@ export var autostart := true
 export var catch_up_seconds := 0.1  # at most this beyond buffer_seconds builds up, then it skips
 export var events := true  # also the engine's beat/bar/phrase events, as the signals above
 export var stems := false  # each part through a player of its own (serve --ws-audio-stems)
-export var stem_buses := {}  # with stems: part name (STEMS) -> bus; a part not named plays on `bus`
+export var stem_buses := {}  # with stems: part (STEMS) -> bus; a part not named plays on `bus`
 
 var underruns := 0
 var lost_frames := 0

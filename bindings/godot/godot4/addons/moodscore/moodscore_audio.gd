@@ -22,8 +22,14 @@
 # `buffer_seconds` builds up; then whole blocks are skipped, back down to `buffer_seconds`
 # (`dropped_frames`), which the audio clock and heard_at() account for.
 #
+# With `stems` on (against `moodscore serve --ws-audio-stems`) the node reads the stems frames
+# instead of the mix and plays each part (STEMS) through a player of its own on the bus
+# `stem_buses` names for it (else `bus`), so the game mixes the layers itself: duck the drums,
+# send the melody to a bus with its own effects. The parts start in the same mix and are fed
+# together, so they stay sample-locked; the audio clock and the signals are the same.
+#
 # Public API: start, stop, music_time, audio_time, heard_at, is_playing; the signals and
-# exported settings below; underruns, lost_frames, frames_received, dropped_frames.
+# exported settings below; underruns, lost_frames, frames_received, dropped_frames; STEMS.
 # The Godot 3 version of this file is bindings/godot/godot3/addons/moodscore/moodscore_audio.gd.
 class_name MoodscoreAudio
 extends Node
@@ -37,6 +43,7 @@ signal phrase(index, mood, abc, audio_time)  # mood: Vector2(valence, arousal) o
 const RATE := 48000
 const HEADER := 32
 const READ_AHEAD := 66  # frames Godot 4's resampler holds, on average: half its 128, and 2
+const STEMS := ["melody", "pad", "bass", "stingers", "counter", "rhythm", "drums"]  # frame order
 
 @export var host := "127.0.0.1"
 @export var ws_port := 8765
@@ -45,6 +52,8 @@ const READ_AHEAD := 66  # frames Godot 4's resampler holds, on average: half its
 @export var autostart := true
 @export var catch_up_seconds := 0.1  # at most this beyond buffer_seconds builds up, then it skips
 @export var events := true  # also the engine's beat/bar/phrase events, as the signals above
+@export var stems := false  # each part through a player of its own (serve --ws-audio-stems)
+@export var stem_buses := {}  # with stems: part (STEMS) -> bus; a part not named plays on `bus`
 
 var underruns := 0
 var lost_frames := 0
@@ -52,9 +61,11 @@ var frames_received := 0
 var dropped_frames := 0  # skipped to catch up when the game's audio runs slower than the engine
 var _ws: WebSocketPeer = null
 var _ws_open := false
-var _player: AudioStreamPlayer = null
-var _playback: AudioStreamGeneratorPlayback = null
-var _queue: Array[PackedVector2Array] = []  # blocks waiting for room in the generator
+var _player: AudioStreamPlayer = null  # the first of _players: the audio clock's
+var _playback: AudioStreamGeneratorPlayback = null  # of _player
+var _players: Array[AudioStreamPlayer] = []  # one per part: the mix, or each of STEMS
+var _playbacks: Array[AudioStreamGeneratorPlayback] = []
+var _queue: Array[Array] = []  # blocks waiting for room in the generators: one per part
 var _queued := 0  # frames in _queue
 var _next_index := -1  # stream index of the frame after the last one queued
 var _pushed := 0  # stream index of the next frame to go to the generator
@@ -75,14 +86,17 @@ var _last_position := 0.0  # and its playback position then
 
 func _ready() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS  # keep reading while paused: nothing goes stale
-	_player = AudioStreamPlayer.new()
-	var generator := AudioStreamGenerator.new()
-	generator.mix_rate = RATE
-	generator.buffer_length = buffer_seconds + 0.1
-	_player.stream = generator
-	_player.bus = bus
-	_player.process_mode = Node.PROCESS_MODE_ALWAYS
-	add_child(_player)
+	for part in (STEMS if stems else ["mix"]):
+		var player := AudioStreamPlayer.new()
+		var generator := AudioStreamGenerator.new()
+		generator.mix_rate = RATE
+		generator.buffer_length = buffer_seconds + 0.1
+		player.stream = generator
+		player.bus = stem_buses.get(part, bus) if stems else bus
+		player.process_mode = Node.PROCESS_MODE_ALWAYS
+		add_child(player)
+		_players.append(player)
+	_player = _players[0]
 	if autostart:
 		start()
 
@@ -90,7 +104,7 @@ func _ready() -> void:
 func start() -> void:
 	stop()
 	_ws = WebSocketPeer.new()
-	_ws.inbound_buffer_size = 1 << 20
+	_ws.inbound_buffer_size = 1 << 22  # a second of stems is 1.3 MB: room for a hitch
 	if _ws.connect_to_url("ws://%s:%d" % [host, ws_port]) != OK:
 		_on_failed()
 
@@ -159,9 +173,10 @@ func _reset() -> void:
 	_queued = 0
 	_next_index = -1
 	_playing = false
-	if _player != null:
-		_player.stop()
+	for player in _players:
+		player.stop()
 	_playback = null
+	_playbacks.clear()
 
 
 func _on_failed() -> void:
@@ -180,7 +195,8 @@ func _process(_delta: float) -> void:
 		WebSocketPeer.STATE_OPEN:
 			if not _ws_open:
 				_ws_open = true
-				var names := ["audio", "beat", "bar", "phrase"] if events else ["audio"]
+				var stream := "stems" if stems else "audio"
+				var names := [stream, "beat", "bar", "phrase"] if events else [stream]
 				_ws.send_text(JSON.stringify({"type": "subscribe", "events": names}))
 			while _ws.get_available_packet_count() > 0:
 				var packet := _ws.get_packet()
@@ -213,8 +229,14 @@ func _play() -> void:
 		_next_index = -1
 		return
 	if not _playing and _queued >= buffer_seconds * RATE:
-		_player.play()
-		_playback = _player.get_stream_playback()
+		AudioServer.lock()  # every part starts in the same mix
+		for player in _players:
+			player.play()
+		AudioServer.unlock()
+		_playbacks.clear()
+		for player in _players:
+			_playbacks.append(player.get_stream_playback())
+		_playback = _playbacks[0]
 		_skips = 0
 		_capacity = _playback.get_frames_available()  # Godot rounds the buffer up to a power of 2
 		_play_index = _pushed
@@ -236,12 +258,16 @@ func _take(packet: PackedByteArray) -> void:
 		return
 	var rate := packet.decode_u32(4)
 	var channels := packet.decode_u16(8)
+	var flags := packet.decode_u16(10)
 	var index := packet.decode_u64(12)
 	var time := packet.decode_double(20)
 	var frames := packet.decode_u32(28)
-	if rate != RATE or channels != 2 or packet.size() != HEADER + frames * 4:
-		error.emit("an audio frame of %d Hz, %d channels, %d bytes: not 48 kHz stereo"
-				% [rate, channels, packet.size()])
+	var parts := STEMS.size() if stems else 1
+	if rate != RATE or channels != 2 * parts or (flags & 1 == 1) != stems \
+			or packet.size() != HEADER + frames * 2 * channels:
+		error.emit("an audio frame of %d Hz, %d channels, flags %d, %d bytes: not %s"
+				% [rate, channels, flags, packet.size(),
+				"48 kHz stems (7 stereo parts)" if stems else "48 kHz stereo"])
 		return
 	frames_received += 1
 	if _next_index < 0:
@@ -255,14 +281,20 @@ func _take(packet: PackedByteArray) -> void:
 		gap.resize(index - _next_index)
 		gap.fill(Vector2.ZERO)
 		lost_frames += gap.size()
-		_queue.append(gap)
+		var gaps := []
+		for _part in range(parts):
+			gaps.append(gap)
+		_queue.append(gaps)
 		_queued += gap.size()
-	var block := PackedVector2Array()
-	block.resize(frames)
-	for i in range(frames):
-		var at := HEADER + 4 * i
-		block[i] = Vector2(packet.decode_s16(at) / 32768.0, packet.decode_s16(at + 2) / 32768.0)
-	_queue.append(block)
+	if stems:
+		_queue.append(_stems(packet, frames))
+	else:
+		var block := PackedVector2Array()
+		block.resize(frames)
+		for i in range(frames):
+			var at := HEADER + 4 * i
+			block[i] = Vector2(packet.decode_s16(at) / 32768.0, packet.decode_s16(at + 2) / 32768.0)
+		_queue.append([block])
 	_queued += frames
 	_next_index = index + frames
 
@@ -312,8 +344,8 @@ func _feed() -> void:
 	# signals for the music behind it had told their audio times.
 	var skipping := _queued + waiting > (buffer_seconds + catch_up_seconds) * RATE
 	var target := buffer_seconds * RATE
-	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0].size() >= target:
-		var old: PackedVector2Array = _queue.pop_front()
+	while skipping and _queue.size() > 1 and _queued + waiting - _queue[0][0].size() >= target:
+		var old: PackedVector2Array = _queue.pop_front()[0]
 		_queued -= old.size()
 		_pushed += old.size()
 		dropped_frames += old.size()
@@ -321,9 +353,45 @@ func _feed() -> void:
 			_drops[-1][1] += old.size()
 		else:
 			_drops.append([_fed, old.size()])
-	while not _queue.is_empty() and _playback.get_frames_available() >= _queue[0].size():
-		var block: PackedVector2Array = _queue.pop_front()
-		_playback.push_buffer(block)
-		_queued -= block.size()
-		_pushed += block.size()
-		_fed += block.size()
+	AudioServer.lock()  # every part gets its block before the next mix: they stay in step
+	while not _queue.is_empty() and _playback.get_frames_available() >= _queue[0][0].size():
+		var blocks: Array = _queue.pop_front()
+		for part in range(blocks.size()):
+			_playbacks[part].push_buffer(blocks[part])
+		var size: int = blocks[0].size()
+		_queued -= size
+		_pushed += size
+		_fed += size
+	AudioServer.unlock()
+
+
+# The seven parts of a stems frame, read in one pass (interleaved: each frame holds every
+# part's left and right); seven plain variables, because a packed array held in an Array is
+# copied on each write to it.
+func _stems(packet: PackedByteArray, frames: int) -> Array:
+	var p0 := PackedVector2Array()
+	p0.resize(frames)
+	var p1 := PackedVector2Array()
+	p1.resize(frames)
+	var p2 := PackedVector2Array()
+	p2.resize(frames)
+	var p3 := PackedVector2Array()
+	p3.resize(frames)
+	var p4 := PackedVector2Array()
+	p4.resize(frames)
+	var p5 := PackedVector2Array()
+	p5.resize(frames)
+	var p6 := PackedVector2Array()
+	p6.resize(frames)
+	var k := 1.0 / 32768.0
+	var at := HEADER
+	for i in range(frames):
+		p0[i] = Vector2(packet.decode_s16(at) * k, packet.decode_s16(at + 2) * k)
+		p1[i] = Vector2(packet.decode_s16(at + 4) * k, packet.decode_s16(at + 6) * k)
+		p2[i] = Vector2(packet.decode_s16(at + 8) * k, packet.decode_s16(at + 10) * k)
+		p3[i] = Vector2(packet.decode_s16(at + 12) * k, packet.decode_s16(at + 14) * k)
+		p4[i] = Vector2(packet.decode_s16(at + 16) * k, packet.decode_s16(at + 18) * k)
+		p5[i] = Vector2(packet.decode_s16(at + 20) * k, packet.decode_s16(at + 22) * k)
+		p6[i] = Vector2(packet.decode_s16(at + 24) * k, packet.decode_s16(at + 26) * k)
+		at += 28
+	return [p0, p1, p2, p3, p4, p5, p6]
