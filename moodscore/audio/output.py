@@ -115,7 +115,8 @@ class _PortAudio(_Output):
     def __init__(self, sd: Any, device: str | None, soundfont: str | None, margin_s: float,
                  blocksize: int) -> None:
         super().__init__(find_output(device, "portaudio"), soundfont, margin_s)
-        self.backend = f"PortAudio ({sd.get_portaudio_version()[1]})"
+        version = str(sd.get_portaudio_version()[1]).split(",")[0].removeprefix("PortAudio ")
+        self.backend = f"PortAudio ({version}, {self.device.hostapi})"
         self.stream = sd.OutputStream(device=self.device.index, samplerate=self.rate, channels=2,
                                       dtype="int16", latency="low", blocksize=blocksize,
                                       callback=self.callback, finished_callback=self.on_finished)
