@@ -65,11 +65,12 @@ class _Output:
                                  f"{START_S:g} s")
         self.delay = self.latency + self.block / self.rate + self.margin_s
 
-    def render(self, now: float, lead: float, frames: int) -> np.ndarray:
-        """The block heard ``lead`` seconds after ``now``."""
+    def render(self, now: float, lead: float, frames: int, timed: bool = True) -> np.ndarray:
+        """The block heard ``lead`` seconds after ``now`` (not ``timed``: when is not known)."""
         if not self.started.is_set():
             self.latency, self.block = lead, frames
-        self.clock.update(now + lead, self.player.frames)
+        if timed:
+            self.clock.update(now + lead, self.player.frames)
         out = self.player.render(frames)
         self.blocks += 1
         self.last = now
@@ -146,8 +147,10 @@ class _PortAudio(_Output):
 class _Miniaudio(_Output):
     """miniaudio reports neither the output latency nor underflows. The lead is taken as the
     device's whole buffer (JACK: two periods; the others: miniaudio's default three); an error
-    in it shifts every note alike and is in the latency said at start. Underruns are inferred:
-    a callback more than the whole buffer after the one before means the device ran dry."""
+    in it shifts every note alike and is in the latency said at start. A callback that comes
+    less than half a block after the one before is not used for the clock: it fills the buffer
+    ahead. Underruns are inferred: a callback more than the whole buffer after the one before
+    means the device ran dry."""
 
     underruns_from = "callbacks later than the device's buffer (miniaudio reports no underflows)"
 
@@ -173,9 +176,13 @@ class _Miniaudio(_Output):
         while True:
             try:
                 now = time.perf_counter()
-                if self.last and now - self.last > self.periods * frames / self.rate:
+                since = now - self.last if self.last else float("inf")
+                if self.last and since > self.periods * frames / self.rate:
                     self.underruns += 1
-                data = self.render(now, self.periods * frames / self.rate, frames).tobytes()
+                # a callback right after the one before (the burst that fills the buffer at the
+                # start, a cycle caught up) is heard a block or more later than the lead says
+                timed = since > 0.5 * frames / self.rate
+                data = self.render(now, self.periods * frames / self.rate, frames, timed).tobytes()
             except Exception:  # never let the stream die of it: silence this block
                 data = bytes(4 * frames)
                 self.errors += 1

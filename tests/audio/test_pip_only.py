@@ -25,12 +25,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import mido
 import numpy as np
 import pytest
 
 from support import Engine, ServerProcess, free_port, wait_until
-from test_serve_audio import (PLEASANT_CALM, RATE, best_lag, file_zero, highpass, local_lag, read_wav,
-                              timeline)
+from test_serve_audio import PLEASANT_CALM, RATE, best_lag, highpass, local_lag, read_wav, timeline
 
 if TYPE_CHECKING:
     from conftest import JackServer
@@ -65,6 +65,18 @@ def without_system_libraries(cmd: list[str]) -> list[str]:
 def record(seconds: float, path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["jack_rec", "-f", str(path), "-d", f"{seconds:g}", "-b", "16", *PORTS],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def file_zero_near(events: list[tuple[float, mido.Message]], bars: list[float], near: float) -> float:
+    """The engine-clock time of the file's zero, as ``file_zero`` finds it, from the shifts
+    within 150 ms of ``near`` only: in sparse music a beat's shift can outnumber the bar's."""
+    ons = np.array([t for t, m in events if m.type == "note_on" and m.velocity])
+    shifts = np.array([b - t for b in bars for t in ons])
+    shifts = shifts[np.abs(shifts - near) < 0.15]
+    assert shifts.size, ("no bar of the engine's near where the clocks put the file's zero", near)
+    bins, counts = np.unique(np.round(shifts / 0.002), return_counts=True)
+    mode = bins[np.argmax(counts)] * 0.002
+    return float(np.median(shifts[np.abs(shifts - mode) < 0.002]))
 
 
 def bundled_render(midi: Path, seconds: float, out: Path) -> np.ndarray:
@@ -134,8 +146,9 @@ def test_notes_fall_where_the_engine_played_them_through_the_bundled_path(jack_s
         ws.request({"type": "va", "valence": PLEASANT_CALM[0], "arousal": PLEASANT_CALM[1], "glide": 0})
         wait_until(lambda: any(m[0] > 0.3 and m[1] < -0.3 for m in engine.moods()), 20, "a calm phrase")
         wav = tmp_path / "ports.wav"
-        rec = record(18, wav)
-        time.sleep(14.0)
+        recording_from = time.perf_counter()  # jack_rec's first sample: a little after this
+        rec = record(26, wav)
+        time.sleep(22.0)  # long enough for a dozen clear onsets, as in test_serve_audio.py
         stopped = time.perf_counter()
         assert ws.request({"type": "stop"}) == {"type": "ack"}
         rec.wait(30)
@@ -144,10 +157,11 @@ def test_notes_fall_where_the_engine_played_them_through_the_bundled_path(jack_s
     summary = engine.summary()
     audio = read_wav(wav)
     events = timeline(engine.record)
-    zero = file_zero(events, [e["time"] for _, e in engine.of("bar")])
     ref = bundled_render(engine.record, events[-1][0] + 1.0, tmp_path / "reference.npy")
     rec_hp, ref_hp = highpass(audio), highpass(ref)
-    lag = best_lag(rec_hp, ref_hp)
+    lag = best_lag(rec_hp, ref_hp)  # recording sample = reference sample + lag
+    zero = file_zero_near(events, [e["time"] for _, e in engine.of("bar")],
+                          recording_from - latency + 0.1 + lag / RATE)
 
     def rec_at(t_engine: float) -> int:
         return round((t_engine - zero) * RATE) + lag
@@ -160,26 +174,45 @@ def test_notes_fall_where_the_engine_played_them_through_the_bundled_path(jack_s
     ons = sorted({round(t, 4) for t, m in events if m.type == "note_on" and m.velocity})
     clear = [t for a, t in zip([-1.0] + ons, ons) if t - a > 0.08]
 
-    def onsets(lag: int) -> list[tuple[float, float]]:
-        return [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in clear
+    def onsets(lag: int, ts: list[float]) -> list[tuple[float, float]]:
+        return [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in ts
                 if start + 2 * RATE // 100 < round(t * RATE) + lag < end - RATE // 10]
 
-    found = onsets(lag)
+    found = onsets(lag, clear)
     confident = [ms for ms, c in found if c >= 0.9]
     if confident:  # the one constant shift, refined on the onsets themselves
         lag += round(float(np.median(confident)) * RATE / 1000)
-        found = onsets(lag)
-    errs = np.abs([ms for ms, c in found if c >= 0.9])
-    assert len(errs) >= 4, found
-    assert np.median(errs) <= 1.5 and errs.max() <= 5.0, (found, summary)
+        found = onsets(lag, clear)
+    signed = [ms for ms, c in found if c >= 0.9]  # in time order
+    errs = [abs(ms) for ms in signed]
+    stretches = [errs]
+    xruns, period_ms = jack_server.xruns(), 256 / RATE * 1e3
+    if xruns and len(signed) >= 4 and max(errs) > 5.0:
+        # the dummy driver lost a cycle: every later sample of the recording comes a whole JACK
+        # period early or late against the engine's timeline. Then each side of that one step is
+        # judged with its own shift, and the step must be whole periods
+        def sides(k: int) -> list[list[float]]:
+            return [[abs(ms - float(np.median(part))) for ms in part] for part in (signed[:k], signed[k:])]
+        k = min(range(2, len(signed) - 1), key=lambda k: max(sides(k)[0] + sides(k)[1]))
+        step = float(np.median(signed[k:]) - np.median(signed[:k]))
+        whole = round(step / period_ms)
+        assert whole != 0 and abs(step - whole * period_ms) < 0.5, (step, signed)
+        stretches = sides(k)
+        errs = stretches[0] + stretches[1]
+    diag = (found, summary, f"jackd xruns {xruns}", [len(e) for e in stretches])
+    assert len(errs) >= 4, diag
+    for part in stretches:
+        assert not part or (np.median(part) <= 1.5 and max(part) <= 5.0), diag
 
     tail = audio[rec_at(stopped) + round((0.050 - latency) * RATE):]
-    assert len(tail) > RATE // 2 and np.abs(tail).max() < 33, np.abs(tail).max()  # < -60 dBFS
-    assert summary["audio"]["callback_errors"] == 0 and summary["audio"]["blocks"] > 0, summary
     loud = np.flatnonzero(np.abs(audio[rec_at(stopped) - RATE:]).max(axis=1) >= 33)
     silent_after = (loud[-1] / RATE - 1.0 + latency) * 1e3 if loud.size else float("nan")
+    assert len(tail) > RATE // 2 and np.abs(tail).max() < 33, (  # < -60 dBFS
+        f"sound {silent_after:.1f} ms after the stop", diag)
+    assert summary["audio"]["callback_errors"] == 0 and summary["audio"]["blocks"] > 0, summary
     print(f"\nbundled FluidSynth through miniaudio: latency (engine time to heard) {latency * 1e3:.1f} ms; "
           f"{len(errs)} of {len(found)} clear onsets matched: median |error| {np.median(errs):.2f} ms, "
-          f"max {errs.max():.2f} ms; quietest half-second peak {min(peaks)}; last sound "
+          f"{'judged on either side of a lost JACK cycle, ' if len(stretches) > 1 else ''}"
+          f"max {max(errs):.2f} ms; quietest half-second peak {min(peaks)}; last sound "
           f"{silent_after:.1f} ms after the stop was sent; audio stats "
           f"{summary['audio']}; jackd xruns {jack_server.xruns()}")
