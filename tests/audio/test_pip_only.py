@@ -216,3 +216,28 @@ def test_notes_fall_where_the_engine_played_them_through_the_bundled_path(jack_s
           f"max {max(errs):.2f} ms; quietest half-second peak {min(peaks)}; last sound "
           f"{silent_after:.1f} ms after the stop was sent; audio stats "
           f"{summary['audio']}; jackd xruns {jack_server.xruns()}")
+
+
+def test_without_the_system_libraries_and_no_device_it_says_how_to_choose(tmp_path: Path) -> None:
+    """No JACK server by that name and no other output here: one line, exit status 2, and a named
+    backend whose library is missing says so."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "moodscore-no-such-server", "JACK_NO_START_SERVER": "1"}
+    ports = ["--osc-port", str(free_port(socket.SOCK_DGRAM)), "--ws-port", str(free_port(socket.SOCK_STREAM))]
+    serve = [sys.executable, "-m", "moodscore.cli", "serve"]
+    done = subprocess.run(without_system_libraries([*serve, *ports]), capture_output=True, text=True,
+                          env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.startswith("moodscore:")]
+    assert lines == [
+        "moodscore: no output chosen, and the embedded synth cannot play here: no sound output device "
+        "found (miniaudio lists none; is a sound server or JACK running?); choose one with "
+        "--audio-device NAME (--audio-device list shows them), or a MIDI output with --midi-port NAME "
+        "or --virtual-port NAME, or only record with --record out.mid"], done.stderr
+    named = subprocess.run(without_system_libraries([*serve, "--audio-backend", "portaudio", *ports]),
+                           capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert named.returncode == 2
+    lines = [line for line in named.stderr.splitlines() if line.startswith("moodscore:")]
+    assert len(lines) == 1 and lines[0].startswith(
+        "moodscore: no output chosen, and the embedded synth cannot play here: no sound output backend "
+        "can load: PortAudio is not installed (") and "or --audio-backend miniaudio; choose one" in lines[0], \
+        named.stderr
