@@ -40,7 +40,7 @@ STATS_S = 0.5
 
 class _Output:
     """What every backend shares: the player, the clock, the counts; a subclass opens the stream
-    and calls :meth:`block` from its callback."""
+    and calls :meth:`render` from its callback."""
 
     backend = ""
     underruns_from = ""
