@@ -516,19 +516,24 @@ def _audio_options(p: argparse.ArgumentParser, soundfont: bool = True) -> None:
     p.add_argument("--audio-device", default=None, metavar="NAME",
                    help="the sound device: any part of a device or host API name (jack: JACK), "
                    "or 'list' to list them; implies --audio")
+    p.add_argument("--audio-backend", choices=["auto", "portaudio", "miniaudio"], default="auto",
+                   help="the sound output library for --audio (or no MIDI option): auto (PortAudio, "
+                   "else miniaudio, default), portaudio or miniaudio")
     if soundfont:
         p.add_argument("--soundfont", type=Path, default=None,
                        help="SoundFont (.sf2/.sf3) for --audio (default: the packaged GM one)")
 
 
-def _list_audio_devices() -> None:
+def _list_audio_devices(backend: str = "auto") -> None:
+    from .audio.backends import pick
     from .audio.devices import output_devices
 
-    devices = output_devices()
+    name, _ = pick(backend)
+    devices = output_devices(name)
     for d in devices:
         print(f"{d.index:3d}  {d.label}  {d.channels} ch, {d.rate:g} Hz{'  [default]' if d.default else ''}")
     if not devices:
-        print("no sound output devices (PortAudio lists none)")
+        print(f"no sound output devices ({'PortAudio' if name == 'portaudio' else 'miniaudio'} lists none)")
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -536,12 +541,12 @@ def _serve(args: argparse.Namespace) -> None:
     from .serve import ServeOptions, run
 
     if args.audio_device == "list":
-        _list_audio_devices()
+        _list_audio_devices(args.audio_backend)
         return
     opts = ServeOptions(**{k: getattr(args, k) for k in (
         "osc_host", "osc_port", "ws_host", "ws_port", "midi_api", "midi_port", "virtual_port", "record",
         "model", "preset", "seed", "osc_reply", "transition", "exit_on_stop", "midi_clock", "style",
-        "theme", "audio", "audio_device", "soundfont", "ws_audio", "ws_audio_stems")},
+        "theme", "audio", "audio_device", "audio_backend", "soundfont", "ws_audio", "ws_audio_stems")},
         osc_allow=tuple(args.osc_allow), allow_origins=tuple(args.allow_origin))
     _load_theme(args.theme, Meter())  # a bad theme is said before anything starts
     if opts.virtual_port and sys.platform == "win32":
@@ -677,9 +682,10 @@ def _demo(args: argparse.Namespace) -> None:
     from .demo.live import DemoOptions, run
 
     if args.audio_device == "list":
-        _list_audio_devices()
+        _list_audio_devices(args.audio_backend)
         return
     run(DemoOptions(audio=args.audio or args.audio_device is not None, audio_device=args.audio_device,
+                    audio_backend=args.audio_backend,
                     host=args.host, port=args.port, open_browser=not args.no_browser, model=args.model,
                     preset=args.preset, seed=args.seed, transition=args.transition, midi_port=args.midi_port,
                     midi_api=args.midi_api, osc_port=args.osc_port, soundfont=args.soundfont,

@@ -65,6 +65,7 @@ class ServeOptions:
     theme: Path | None = None  # a MIDI or ABC theme (engine/theme.py)
     audio: bool = False  # play through the embedded synth (also when no MIDI option is given)
     audio_device: str | None = None
+    audio_backend: str = "auto"  # auto (PortAudio, else miniaudio), portaudio or miniaudio
     soundfont: Path | None = None
     ws_audio: bool = False  # rendered audio frames to WebSocket subscribers of "audio"
     ws_audio_stems: bool = False  # and one stereo pair per part to subscribers of "stems"
@@ -92,13 +93,13 @@ def _sinks(opts: ServeOptions, publish_audio: Callable[[bytes], object] | None =
     if opts.midi_port or opts.virtual_port:
         sinks.append(RtMidiSink(opts.midi_port, virtual=opts.virtual_port, api=opts.midi_api))
     if opts.audio or opts.audio_device or opts.soundfont:
-        sinks.append(AudioSink(opts.audio_device, opts.soundfont))
+        sinks.append(AudioSink(opts.audio_device, opts.soundfont, backend=opts.audio_backend))
     if opts.record:
         sinks.append(FileRecorder(opts.record))
     if not sinks and opts.midi_api:
         raise ConfigError(ports_hint(opts.midi_api))
     if not sinks:  # no MIDI option at all: the embedded synth, if there is a sound device
-        sinks.append(default_audio(opts.soundfont))
+        sinks.append(default_audio(opts.soundfont, opts.audio_backend))
     return sinks[0] if len(sinks) == 1 else TeeSink(*sinks)
 
 

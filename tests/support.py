@@ -156,14 +156,16 @@ class Engine(ServerProcess):
     ``events`` are what the engine sent back (beat, bar, phrase); ``recording()`` is the MIDI
     file it wrote, read after :meth:`close` (the recorder flushes on exit)."""
 
-    def __init__(self, folder: Path, *extra: str, model: str = "lstm") -> None:
+    def __init__(self, folder: Path, *extra: str, model: str = "lstm",
+                 wrap: Callable[[list[str]], list[str]] | None = None) -> None:
+        """``wrap``: the command line to run instead, given the engine's (it must exec it)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.record = folder / "engine.mid"
         self.osc_port, self.ws_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
         self.ws: WsClient | None = None
-        super().__init__([sys.executable, "-m", "moodscore.cli", "serve", "--record", str(self.record),
-                          "--osc-port", str(self.osc_port), "--ws-port", str(self.ws_port),
-                          "--model", model, *extra], folder / "engine.log", "playing;", "moodscore serve")
+        cmd = [sys.executable, "-m", "moodscore.cli", "serve", "--record", str(self.record),
+               "--osc-port", str(self.osc_port), "--ws-port", str(self.ws_port), "--model", model, *extra]
+        super().__init__(wrap(cmd) if wrap else cmd, folder / "engine.log", "playing;", "moodscore serve")
         try:
             self.ws = WsClient(self.ws_port)
         except BaseException:

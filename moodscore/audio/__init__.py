@@ -2,6 +2,8 @@
 
 - :mod:`.synth`: FluidSynth with a SoundFont, rendered in blocks with each MIDI event at its
   sample (no I/O).
-- :mod:`.devices`: PortAudio's output devices, picked by any part of a device or host API name.
+- :mod:`.library`: which FluidSynth library: the system's, else the one the pygame-ce wheel carries.
+- :mod:`.backends`: the output backend: PortAudio (sounddevice), else miniaudio.
+- :mod:`.devices`: a backend's output devices, picked by any part of a device or host API name.
 - :mod:`.sink`: :class:`~moodscore.audio.sink.AudioSink`, the MIDI sink that joins them.
 """

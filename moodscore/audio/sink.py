@@ -1,5 +1,8 @@
 """A MIDI sink that plays through an embedded SoundFont synth into a sound device.
 
+The output backend is ``auto`` (PortAudio, else miniaudio), ``portaudio`` or ``miniaudio``
+(:mod:`moodscore.audio.backends`); the start-up line says which, and which FluidSynth library.
+
 :class:`AudioSink` follows the :class:`~moodscore.midi.base.MidiSink` contract. The scheduler
 hands it each message with the clock time it was scheduled for; the sink passes both to its
 output process (:mod:`moodscore.audio.output`), which turns the time into a sample index of the
@@ -10,7 +13,8 @@ block plus ``margin_s``, measured when the stream starts and logged.
 
 Messages sent without a time (a panic, stop, exit) apply at the start of the next block, and a
 panic drops the notes still waiting and mutes the reverb tail, so silence follows within one
-block plus the output latency. PortAudio's underflow flags are counted in the stats.
+block plus the output latency. PortAudio's underflow flags are counted in the stats (miniaudio
+reports none: there a callback later than the device's whole buffer is counted).
 
 A stream that stops (a device unplugged, a JACK server gone) or whose callbacks stop coming
 makes the sink lost: its process ends, messages are dropped and counted, the session goes on,
@@ -32,6 +36,7 @@ import mido
 
 from ..errors import ConfigError, OutputError
 from ..midi.base import MidiSink
+from .backends import order
 from .output import START_S, run_output
 from .stream import PcmStream
 from .synth import SoundFontSynth, default_soundfont
@@ -47,9 +52,11 @@ class AudioSink(MidiSink):
     (any part of a device or host API name; None: the default output)."""
 
     def __init__(self, device: str | None = None, soundfont: str | os.PathLike[str] | None = None,
-                 *, margin_s: float = MARGIN_S, blocksize: int = 0) -> None:
+                 *, margin_s: float = MARGIN_S, blocksize: int = 0, backend: str = "auto") -> None:
         super().__init__()
         self.device_name, self.margin_s, self.blocksize = device, margin_s, blocksize
+        self.backend = backend
+        order(backend)  # an unknown backend is said now
         path = soundfont if soundfont is not None else default_soundfont()
         SoundFontSynth(path, rate=48000).close()  # a bad SoundFont is said now, in one line
         self.soundfont = str(path)
@@ -70,7 +77,7 @@ class AudioSink(MidiSink):
         reports, outbox = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=run_output, name="moodscore-audio", daemon=True,
                            args=(commands, outbox, self.device_name, self.soundfont,
-                                 self.margin_s, self.blocksize))
+                                 self.margin_s, self.blocksize, self.backend))
         proc.start()
         commands.close()
         outbox.close()
@@ -124,10 +131,11 @@ class AudioSink(MidiSink):
         if self._proc is None:
             self._tried = time.monotonic()
             self._start()
-        log.info("audio: %s at %d Hz, %d-frame blocks; output latency %.1f ms; notes heard "
-                 "%.1f ms after their engine time; SoundFont %s", self.info["device"],
-                 self.info["rate"], self.info["block"], self.info["output_latency_ms"],
-                 self.info["latency_ms"], self.info["soundfont"])
+        log.info("audio: %s through %s at %d Hz, %d-frame blocks; output latency %.1f ms; notes "
+                 "heard %.1f ms after their engine time; synth %s; SoundFont %s; underruns: %s",
+                 self.info["device"], self.info["backend"], self.info["rate"], self.info["block"],
+                 self.info["output_latency_ms"], self.info["latency_ms"], self.info["synth"],
+                 self.info["soundfont"], self.info["underruns_from"])
 
     def _send(self, msg: mido.Message) -> None:
         self._send_at(msg, None)
@@ -151,25 +159,25 @@ class AudioSink(MidiSink):
     # -- measurements ----------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         counts = {key: self._totals[key] + self._stats.get(key, 0) for key in self._totals}
-        return {**{k: self.info.get(k) for k in ("device", "rate", "block", "latency_ms",
-                                                  "output_latency_ms")},
+        return {**{k: self.info.get(k) for k in ("device", "backend", "synth", "rate", "block",
+                                                  "latency_ms", "output_latency_ms")},
                 **counts, "dropped": self.dropped, "reconnects": self.reconnects}
 
 
-def default_audio(soundfont: str | os.PathLike[str] | None = None) -> AudioSink:
+def default_audio(soundfont: str | os.PathLike[str] | None = None, backend: str = "auto") -> AudioSink:
     """The sink for a session started with no output chosen: the default sound device.
 
     Without one, a :class:`~moodscore.errors.ConfigError` in one line that says how to choose.
     """
     try:
-        sink = AudioSink(None, soundfont)
+        sink = AudioSink(None, soundfont, backend=backend)
     except OutputError as err:
         raise ConfigError(f"no output chosen, and the embedded synth cannot play here: {err}; choose "
                           "one with --audio-device NAME (--audio-device list shows them), or a MIDI "
                           "output with --midi-port NAME or --virtual-port NAME, or only record with "
                           "--record out.mid") from err
-    log.info("no MIDI output chosen: playing through %s with the embedded synth (--audio)",
-             sink.info["device"])
+    log.info("no MIDI output chosen: playing through %s with the embedded synth (--audio): %s, "
+             "output %s", sink.info["device"], sink.info["synth"], sink.info["backend"])
     return sink
 
 

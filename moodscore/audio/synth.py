@@ -1,9 +1,11 @@
 """An embedded SoundFont synthesizer (FluidSynth through pyfluidsynth) and a block player.
 
 :class:`SoundFontSynth` loads a SoundFont (SF2 or SF3) into a FluidSynth synth and plays MIDI
-bytes into it; :class:`BlockPlayer` renders it in blocks and applies each MIDI event at its own
-sample inside a block (FluidSynth itself starts it on its next 64-sample step, 1.3 ms at
-48 kHz), so a note sounds where its time falls, however the blocks are cut. The player has
+bytes into it (the library: the system's, else the one the ``pygame-ce`` wheel bundles, see
+:mod:`moodscore.audio.library`); :class:`BlockPlayer` renders it in blocks and applies each
+MIDI event at its own sample inside a block (FluidSynth itself starts it on its next
+64-sample step, 1.3 ms at 48 kHz), so a note sounds where its time falls, however the blocks
+are cut. The player has
 no I/O: a sound device's callback (:mod:`moodscore.audio.output`), the PCM stream
 (:mod:`moodscore.audio.stream`) or a test drives it. :class:`SampleClock` maps the engine's
 clock to sample indices.
@@ -17,22 +19,19 @@ Public API: :class:`SoundFontSynth`, :class:`BlockPlayer`, :class:`SampleClock`,
 from __future__ import annotations
 
 import bisect
-import contextlib
-import io
 import logging
 import os
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError
+from .library import LIBRARY_HINT as LIBRARY_HINT  # re-exported: the install hint
+from .library import load_pyfluidsynth
 
 log = logging.getLogger(__name__)
 
-LIBRARY_HINT = ("on Debian or Ubuntu: apt-get install libfluidsynth3 libportaudio2; on macOS: "
-                "brew install fluidsynth")
 AT_ONCE = -1  # the sample index of an event that applies at the start of the next block
 GAIN = 0.4  # FluidSynth's master gain: four layers at full velocity stay below clipping
 _ALL_SOUND_OFF = 120
@@ -43,18 +42,6 @@ def default_soundfont() -> Path:
     from ..demo.assets import SOUNDFONT
 
     return SOUNDFONT
-
-
-def _fluidsynth() -> Any:
-    # pyfluidsynth prints where it found the library to stdout when CI is set in the
-    # environment; a command's stdout is its output, so that goes nowhere
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import fluidsynth
-    except ImportError as err:  # pyfluidsynth raises ImportError when libfluidsynth is missing
-        raise OutputError(f"the embedded synth needs the FluidSynth library ({err}); "
-                          f"{LIBRARY_HINT}") from err
-    return fluidsynth
 
 
 class SoundFontSynth:
@@ -68,7 +55,7 @@ class SoundFontSynth:
                               "or leave --soundfont out for the packaged General MIDI one")
         if not os.access(path, os.R_OK):
             raise ConfigError(f"SoundFont {path} is not readable")
-        fluidsynth = _fluidsynth()
+        fluidsynth, self.library = load_pyfluidsynth()
         self.path, self.rate = path, int(rate)
         self._synth = fluidsynth.Synth(gain=gain, samplerate=float(rate))
         self._sfid = self._synth.sfload(str(path))

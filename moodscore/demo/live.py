@@ -65,6 +65,7 @@ class DemoOptions:
     style: str = "default"  # a built-in style's name or a .json style file
     audio: bool = False  # also play through the embedded synth (the same SoundFont)
     audio_device: str | None = None
+    audio_backend: str = "auto"  # auto (PortAudio, else miniaudio), portaudio or miniaudio
 
 
 def page_soundfont(chosen: Path | None = None) -> Path:
@@ -108,7 +109,7 @@ async def demo(opts: DemoOptions, *, ready: asyncio.Event | None = None,
     browser = BrowserSink(hub.publish, loop)
     others: list[MidiSink] = [RtMidiSink(opts.midi_port, api=opts.midi_api)] if opts.midi_port else []
     if opts.audio:
-        others.append(AudioSink(opts.audio_device, soundfont))
+        others.append(AudioSink(opts.audio_device, soundfont, backend=opts.audio_backend))
     sink: MidiSink = TeeSink(browser, *others) if others else browser
     running.sink = sink
     conductor, scheduler, engine = start_engine(sink, template, model=opts.model, seed=opts.seed,

@@ -1,0 +1,91 @@
+"""The output backend: the order ``auto`` tries, a named one, a bad name; miniaudio's devices on a
+real JACK server (dummy driver): listed, picked by any part of a name, lost and reopened."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from moodscore.audio.backends import CHOICES, order, pick
+from moodscore.audio.devices import find_output, output_devices
+from moodscore.errors import OutputError
+from support import Engine, free_port, wait_until
+from test_pip_only import record
+from test_serve_audio import read_wav
+
+if TYPE_CHECKING:
+    from conftest import JackServer
+
+
+def test_auto_tries_portaudio_then_miniaudio_and_a_named_backend_alone() -> None:
+    assert CHOICES == ("auto", "portaudio", "miniaudio")
+    assert order("auto") == ("portaudio", "miniaudio")
+    assert order("miniaudio") == ("miniaudio",) and order("portaudio") == ("portaudio",)
+    with pytest.raises(OutputError, match=r"^unknown audio backend 'pulse'; choose one of auto, portaudio, miniaudio$"):
+        order("pulse")
+
+
+def test_auto_picks_portaudio_where_it_loads() -> None:
+    # this machine has libportaudio2 (scripts/test.sh installs it): the first choice stays first
+    name, module = pick("auto")
+    assert name == "portaudio" and module.__name__ == "sounddevice"
+    name, module = pick("miniaudio")
+    assert name == "miniaudio" and module.__name__ == "miniaudio"
+
+
+def test_a_bad_backend_name_is_one_line_at_the_command_line() -> None:
+    done = subprocess.run([sys.executable, "-m", "moodscore.cli", "serve", "--audio-backend", "pulse"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "moodscore serve: argument --audio-backend: invalid choice: 'pulse' (choose from "
+        "'auto', 'portaudio', 'miniaudio')"], done.stderr
+
+
+def test_miniaudio_lists_and_picks_jack_and_says_an_unknown_device_in_one_line(jack_server: JackServer) -> None:
+    devices = output_devices("miniaudio")
+    # ALSA's "null" device (it discards what it plays) is left out, so JACK's is the default here
+    assert [d.label for d in devices if d.default] == ["Default Playback Device (JACK)"], devices
+    assert find_output("jack", "miniaudio").hostapi == "JACK"
+    assert find_output("default playback", "miniaudio").hostapi == "JACK"
+    with pytest.raises(OutputError, match=r"^no sound output device matching 'no-such-card'; devices: "
+                       r"Default Playback Device \(JACK\) \[default\] \(give any part"):
+        find_output("no-such-card", "miniaudio")
+    listed = subprocess.run([sys.executable, "-m", "moodscore.cli", "serve", "--audio-device", "list",
+                             "--audio-backend", "miniaudio"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "Default Playback Device (JACK)" in listed.stdout, listed
+    unknown = subprocess.run([sys.executable, "-m", "moodscore.cli", "serve", "--audio-backend", "miniaudio",
+                              "--audio-device", "no-such-card", "--osc-port", str(free_port(socket.SOCK_DGRAM)),
+                              "--ws-port", str(free_port(socket.SOCK_STREAM))],
+                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().splitlines() == [
+        "moodscore: no sound output device matching 'no-such-card'; devices: Default Playback Device "
+        "(JACK) [default] (give any part of a device or host API name)"], unknown.stderr
+
+
+def test_miniaudio_device_going_away_and_coming_back(jack_server: JackServer, tmp_path: Path) -> None:
+    engine = Engine(tmp_path, "--audio-device", "jack", "--audio-backend", "miniaudio")
+    try:
+        assert "through miniaudio" in engine.log(), engine.log()
+        time.sleep(1.0)
+        jack_server.stop()  # the sound device vanishes mid-session
+        wait_until(lambda: "output lost" in engine.log(), 10, "the loss logged", engine.log)
+        bars = len(engine.of("bar"))
+        wait_until(lambda: len(engine.of("bar")) >= bars + 2, 15, "the session going on")
+        jack_server.start()
+        wait_until(lambda: "reconnected" in engine.log(), 15, "the device reopened", engine.log)
+        wav = tmp_path / "back.wav"
+        record(2, wav).wait(15)
+        assert np.abs(read_wav(wav)).max() > 1000  # heard again
+    finally:
+        engine.close()
+    summary = engine.summary()
+    assert summary["audio"]["reconnects"] == 1 and summary["audio"]["dropped"] > 0, summary
+    print(f"\nminiaudio device lost and back: {summary['audio']}")
