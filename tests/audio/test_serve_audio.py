@@ -79,6 +79,27 @@ def file_zero(events: list[tuple[float, mido.Message]], bars: list[float]) -> fl
     return float(np.median(shifts[np.abs(shifts - mode) < 0.002]))
 
 
+def judge_onsets(signed: list[float], xruns: int) -> list[list[float]]:
+    """The onsets' errors (ms, in time order) to judge, as stretches that share one shift.
+
+    When the dummy-driver jackd missed cycles (``xruns``) and some onset is more than 5 ms off,
+    the stream lost that time: the engine's sample clock starts again from the callbacks after
+    it (``SampleClock``), so every later note sits earlier in the recording by about the time
+    lost. Then each side of that one step is judged against its own shift, and the step must
+    be a real one (at least 2 ms, the right way)."""
+    errs = [abs(ms) for ms in signed]
+    if not (xruns and len(signed) >= 4 and max(errs) > 5.0):
+        return [errs]
+
+    def sides(k: int) -> list[list[float]]:
+        return [[abs(ms - float(np.median(part))) for ms in part] for part in (signed[:k], signed[k:])]
+
+    k = min(range(2, len(signed) - 1), key=lambda k: max(sides(k)[0] + sides(k)[1]))
+    step = float(np.median(signed[k:]) - np.median(signed[:k]))
+    assert step <= -2.0, ("not the step a lost cycle makes", step, signed)
+    return sides(k)
+
+
 def render(events: list[tuple[float, mido.Message]], seconds: float) -> np.ndarray:
     player = BlockPlayer(SoundFontSynth(rate=RATE))
     for t, msg in events:
@@ -135,6 +156,7 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: JackServer,
                                                                   tmp_path: Path) -> None:
+    xruns = jack_server.xruns()
     engine = Engine(tmp_path, "--audio-device", "jack", "--transition", "bar")
     try:
         said = re.search(r"notes heard ([\d.]+) ms after", engine.log())
@@ -193,9 +215,11 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     if confident:
         lag += round(float(np.median(confident)) * RATE / 1000)
         found = onsets(lag)
-    errs = np.abs([ms for ms, c in found if c >= 0.9])
+    stretches = judge_onsets([ms for ms, c in found if c >= 0.9], jack_server.xruns() - xruns)
+    errs = np.array([e for part in stretches for e in part])
     assert len(errs) >= 4, found
-    assert np.median(errs) <= 1.5 and errs.max() <= 5.0, (found, summary)
+    for part in stretches:
+        assert not part or (np.median(part) <= 1.5 and max(part) <= 5.0), (found, summary, len(stretches))
 
     # the instrument changes with the quadrant: the spectrum moves more than within one mood
     calm = audio[start:rec_at(changed)]
