@@ -184,7 +184,9 @@ class _Miniaudio(_Output):
                 # a callback right after the one before (the burst that fills the buffer at the
                 # start, a cycle caught up) is heard a block or more later than the lead says
                 timed = since > 0.5 * frames / self.rate
-                data = self.render(now, self.periods * frames / self.rate, frames, timed, underflow).tobytes()
+                # not a restart of the clock: the late callback that says it is itself late, and
+                # a stream that really lost time is caught by the clock's own rule
+                data = self.render(now, self.periods * frames / self.rate, frames, timed).tobytes()
             except Exception:  # never let the stream die of it: silence this block
                 data = bytes(4 * frames)
                 self.errors += 1

@@ -426,7 +426,7 @@ def test_godot4_scripts_parse() -> None:
         assert lint_code(path.read_text()) == [], path  # gdlint's default rules
     readme = (BINDING / "README.md").read_text()
     snippets = re.findall(r"```gdscript\n(.*?)```", readme, re.DOTALL)
-    assert len(snippets) == 4, snippets
+    assert len(snippets) == 5, snippets
     for snippet in snippets:  # the Godot 3 one uses no syntax that Godot 4 lacks
         parser.parse(snippet)
     with pytest.raises(Exception, match="Unexpected"):
