@@ -41,6 +41,7 @@ from .runtime import (
     model_file,
     weights_dir,
 )
+from .sampling import sample_rows
 
 
 @dataclass
@@ -72,6 +73,7 @@ class _Row:
     loop: Generator[Any, Any, Phrase]
     ask: Any
     va: np.ndarray
+    rng: np.random.Generator
     cached: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -109,11 +111,12 @@ class _Batched:
         set) if it failed at once."""
         if not self.free and not force:
             raise ConfigError(f"batch is full ({self.max_batch} rows)")
-        loop = self._loop(job)
+        rng = np.random.default_rng(job.seed)
+        loop = self._loop(job, rng)
         ask = _start(loop, job)
         if ask is None:
             return False
-        self._add(_Row(job, loop, ask, np.array([job.valence, job.arousal], np.float32)))
+        self._add(_Row(job, loop, ask, np.array([job.valence, job.arousal], np.float32), rng))
         return True
 
     def _add(self, row: _Row) -> None:
@@ -166,7 +169,7 @@ class _Batched:
             row.job.error = err
         return False
 
-    def _loop(self, job: Job) -> Generator[Any, Any, Phrase]:
+    def _loop(self, job: Job, rng: np.random.Generator) -> Generator[Any, Any, Phrase]:
         raise NotImplementedError
 
     def prefilling(self) -> bool:
@@ -200,15 +203,15 @@ class BatchedAbc(_Batched):
         c = generator.card["config"]
         self.layers, self.heads, self.hd = c["n_layer"], c["n_head"], c["n_embd"] // c["n_head"]
         self.slots = generator.block
+        self.vectorised = True  # draw every row's token in one go (False: each loop samples its own)
         self.cap = 0  # slot positions the buffers hold now: enough for every row's cache
         self.resized = 0  # times the buffers changed their slot positions
         self._k: list[np.ndarray] = []  # per layer (rows, H, hd, cap): keys stored transposed
         self._v: list[np.ndarray] = []  # per layer (rows, H, cap, hd)
         self._grow(0)
 
-    def _loop(self, job: Job) -> Generator[AbcAsk, np.ndarray, Phrase]:
-        return self.generator.decode(job.context, mode=job.mode, meter=job.meter, bars=job.bars,
-                                     rng=np.random.default_rng(job.seed))
+    def _loop(self, job: Job, rng: np.random.Generator) -> Generator[AbcAsk, np.ndarray | int, Phrase]:
+        return self.generator.decode(job.context, mode=job.mode, meter=job.meter, bars=job.bars, rng=rng)
 
     def _grow(self, n: int) -> None:
         """Slot buffers for ``n`` rows (np.zeros pages in only what is written)."""
@@ -268,7 +271,7 @@ class BatchedAbc(_Batched):
         self.calls += 1
         return self.session.run(None, feed)  # type: ignore[no-any-return]
 
-    def _prefill(self, index: list[int]) -> None:
+    def _prefill(self, index: list[int]) -> np.ndarray:
         rows = [self.rows[i] for i in index]
         T = max(len(r.ask.ids) for r in rows)
         n = len(rows)
@@ -287,15 +290,17 @@ class BatchedAbc(_Batched):
                 self._k[layer][i, :, :, :t] = new_k[j, layer, :, :, :t]
                 self._v[layer][i, :, :t] = new_v[j, layer, :, :t]
             r.cached = t
-            r.extra["logits"] = logits[j]
+        return logits  # type: ignore[no-any-return]
 
     def step(self) -> list[Job]:
         n = self.active
         rows = self.rows[:n]
         prefill = [i for i, r in enumerate(rows) if r.ask.prefill]
-        if prefill:
-            self._prefill(prefill)
-        else:  # rows just prefilled sample first; every row steps in the next call
+        if prefill:  # rows just prefilled sample first; every row steps in the next call
+            drawing = [rows[i] for i in prefill]
+            logits = self._prefill(prefill)
+        else:
+            drawing = rows
             ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
             barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
             start = np.array([r.ask.start for r in rows], np.int64)
@@ -309,15 +314,20 @@ class BatchedAbc(_Batched):
                 self._v[layer][index, :, start] = new_v[:, layer, :, 0]
             for j, r in enumerate(rows):
                 r.cached = int(start[j]) + 1
-                r.extra["logits"] = logits[j]
-        done = []
-        for r in rows:  # every row that got logits this call samples now
-            out = r.extra.pop("logits", None)
-            if out is not None and not self._send(r, out):
-                done.append(r)
+        # every row that got logits this call draws its next token now
+        done = [r for r, value in zip(drawing, self._draws(drawing, logits)) if not self._send(r, value)]
         for r in done:
             self._remove(r)
         return [r.job for r in done]
+
+    def _draws(self, rows: list[_Row], logits: np.ndarray) -> list[Any]:
+        """What each row's loop is sent: its next token, drawn here for every row at once (the
+        draw each loop makes, from its own stream), or, with ``vectorised`` off, its logits."""
+        if not self.vectorised:
+            return list(logits)
+        allowed = np.stack([self.generator.allowed(r.ask.remaining) for r in rows])
+        u = np.array([r.rng.random() for r in rows])
+        return [int(i) for i in sample_rows(logits, allowed, u, self.generator.sampling)]
 
 
 class BatchedLstm(_Batched):
@@ -329,9 +339,10 @@ class BatchedLstm(_Batched):
         c = generator.card["config"]
         self.layers, self.hidden = c["layers"], c["hidden"]
 
-    def _loop(self, job: Job) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
+    def _loop(self, job: Job, rng: np.random.Generator
+              ) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
         return self.generator.decode(job.context, job.valence, job.arousal, mode=job.mode, meter=job.meter,
-                                     bars=job.bars, rng=np.random.default_rng(job.seed))
+                                     bars=job.bars, rng=rng)
 
     def _add(self, row: _Row) -> None:
         zero = np.zeros((self.layers, self.hidden), np.float32)
