@@ -206,6 +206,8 @@ class BatchedAbc(_Batched):
         self.vectorised = True  # draw every row's token in one go (False: each loop samples its own)
         self.cap = 0  # slot positions the buffers hold now: enough for every row's cache
         self.resized = 0  # times the buffers changed their slot positions
+        self._pool: list[list[np.ndarray]] = [[], []]  # the buffers' memory (see _resize)
+        self._side = 0
         self._k: list[np.ndarray] = []  # per layer (rows, H, hd, cap): keys stored transposed
         self._v: list[np.ndarray] = []  # per layer (rows, H, cap, hd)
         self._grow(0)
@@ -214,18 +216,29 @@ class BatchedAbc(_Batched):
         return self.generator.decode(job.context, mode=job.mode, meter=job.meter, bars=job.bars, rng=rng)
 
     def _grow(self, n: int) -> None:
-        """Slot buffers for ``n`` rows (np.zeros pages in only what is written)."""
+        """Slot buffers for ``n`` rows."""
         have = self._k[0].shape[0] if self._k else -1
         if have >= n:
             return
         self._resize(max(n, min(self.max_batch, 2 * max(have, 4))), self.cap)
 
     def _resize(self, size: int, cap: int) -> None:
-        """Buffers of ``size`` rows by ``cap`` slot positions, keeping what the rows have cached."""
-        k = [np.zeros((size, self.heads, self.hd, cap), np.float32) for _ in range(self.layers)]
-        v = [np.zeros((size, self.heads, cap, self.hd), np.float32) for _ in range(self.layers)]
-        rows = min(size, self._k[0].shape[0]) if self._k else 0
-        keep = min(cap, self.cap)
+        """Buffers of ``size`` rows by ``cap`` slot positions, keeping what the rows have cached.
+
+        They are views of the front of flat arrays kept for the purpose, two sets that take
+        turns (the rows are copied from one to the other), so a resize copies but neither maps
+        nor zeroes fresh memory. Positions beyond a row's cache may hold any earlier finite
+        key or value: they are masked (attention weight exactly 0), as after a row leaves."""
+        side = 1 - self._side
+        need = size * self.heads * self.hd * cap
+        flat = self._pool[side]
+        if not flat or flat[0].size < need:
+            flat = self._pool[side] = [np.zeros(need, np.float32) for _ in range(2 * self.layers)]
+        k = [f[:need].reshape(size, self.heads, self.hd, cap) for f in flat[: self.layers]]
+        v = [f[:need].reshape(size, self.heads, cap, self.hd) for f in flat[self.layers:]]
+        self._side = side
+        rows = min(size, self._k[0].shape[0], len(self.rows)) if self._k else 0  # the rest hold no row
+        keep = min(cap, self.cap, max((r.cached for r in self.rows), default=0))
         for new, old in zip(k, self._k):
             new[:rows, :, :, :keep] = old[:rows, :, :, :keep]
         for new, old in zip(v, self._v):
