@@ -16,7 +16,8 @@ though: while all rows together step fast enough for the urgent ones to finish i
 time they have left (at the pace of the recent full steps), they step with the others (a
 mood change asks for a few bars due within a bar; stepped alone, such rows made half of all
 model calls, of one or two rows each). Jobs whose session no longer wants them (``still_wanted``) are dropped
-before any work. Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
+before any work, and rows in flight as soon as that happens (a mood change that rewrites the
+bars, a closed session). Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
 
 The worker holds the GIL while it samples (Python, per row); the tick loop must not wait long
 for it: :func:`share_the_gil` makes threads take turns every millisecond (Python's default is
@@ -171,6 +172,7 @@ class GenerationWorker:
             self._admit()
             now = self.clock()
             for model in self.models.values():
+                self.dropped += len(model.discard(self.still_wanted))
                 if not len(model):
                     continue
                 model.promote(now + self.urgent)

@@ -21,7 +21,7 @@ Public API: :class:`Job`, :class:`BatchedAbc`, :class:`BatchedLstm`, :func:`load
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,14 @@ class _Batched:
         if i != last:
             self._move(last, i)
         self.rows.pop()
+
+    def discard(self, wanted: Callable[[Job], bool]) -> list[Job]:
+        """Stop decoding the rows whose job is no longer ``wanted`` (a newer request replaced it,
+        its session closed): their phrases would be thrown away. Returns those jobs."""
+        gone = [r for r in self.rows if not wanted(r.job)]
+        for r in gone:
+            self._remove(r)
+        return [r.job for r in gone]
 
     def promote(self, before: float) -> int:
         """Make every row due before ``before`` urgent (earliest deadline first: they alone step,
