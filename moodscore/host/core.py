@@ -158,11 +158,10 @@ class HostSession:
         pending, sounding, pop = self.pending, self.sounding, heapq.heappop
         while pending and pending[0][0] <= now:
             t, _, item = pop(pending)
-            midi = isinstance(item, MidiEvent)
-            if data and (t != at or not midi):
-                self._midi(at, data)
-                data = []
-            if midi:
+            if isinstance(item, MidiEvent):
+                if data and t != at:
+                    self._midi(at, data)
+                    data = []
                 at = t
                 kind = item.kind
                 status = STATUS[kind] | item.channel
@@ -181,6 +180,9 @@ class HostSession:
                     data.append([status, item.data1] if kind == "program_change"
                                 else [status, item.data1, item.data2])
             else:  # trusted internal dicts: plain JSON, no validation on the hot path
+                if data:
+                    self._midi(at, data)
+                    data = []
                 self.send(json.dumps(item.event, separators=(",", ":")))
         if data:
             self._midi(at, data)
