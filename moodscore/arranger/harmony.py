@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from ..errors import ConfigError
@@ -151,13 +152,20 @@ class _Cand:
 
 
 def _candidate(symbol: str, tonic: int, scale: frozenset[int], prior: float = 0.0) -> _Cand:
+    base = _candidate_of(symbol, tonic, scale)
+    return _Cand(symbol, base.parsed, base.pcs, base.clash, prior)
+
+
+@lru_cache(maxsize=4096)
+def _candidate_of(symbol: str, tonic: int, scale: frozenset[int]) -> _Cand:
+    """The chord of ``symbol`` on ``tonic`` in ``scale`` (prior 0), worked out once."""
     p = parse_symbol(symbol)
     root = (tonic + p.offset) % 12
     pcs = frozenset((root + i) % 12 for i in p.intervals)
     chromatic = pcs - scale
     clash = frozenset(pc for c in chromatic for pc in ((c + 1) % 12, (c - 1) % 12)
                       if pc in scale and pc not in pcs)
-    return _Cand(symbol, p, pcs, clash, prior)
+    return _Cand(symbol, p, pcs, clash, 0.0)
 
 
 def _colour(symbol: str, valence: float, weight: float) -> float:
@@ -270,7 +278,10 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
         # one more chord inside keeps the changes per bar at the rate
         extra = 1 if cadence in ("authentic", "plagal") else 0
         slots = _slots(phrase.bars, phrase.meter, rate, split_last, extra)
-        weights = [seen.setdefault((s, d), _weights(phrase, s, s + d)) for s, d in slots]
+        for s, d in slots:
+            if (s, d) not in seen:
+                seen[(s, d)] = _weights(phrase, s, s + d)
+        weights = [seen[slot] for slot in slots]
         # the progression is laid over the phrase's time, one chord per its share of the bars
         at = [min(len(template) - 1, int(s / phrase.beats * len(template) + _EPS)) for s, _ in slots] \
             if template else []

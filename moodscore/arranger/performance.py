@@ -66,18 +66,23 @@ def shape(notes: Sequence[Note], *, feel: Feel, bar_len: float, phrase_beats: fl
     """``notes`` of one part with the phrase's dynamics, humanisation, lay-back and swing."""
     out = []
     chord_noise: dict[float, float] = {}  # one velocity deviation per onset: chords stay balanced
+    at_onset: dict[float, tuple[float, float, float, float]] = {}  # what depends on the onset alone
+    velocity_sd, timing_sd, swing, reach = humanise.velocity_sd, humanise.timing_sd, humanise.swing, feel.pulse * 0.45
     for n in notes:
-        noise = chord_noise.get(n.start)
+        t = n.start
+        noise = chord_noise.get(t)
         if noise is None:
-            noise = chord_noise[n.start] = rng.gauss(0.0, humanise.velocity_sd)
-        factor = dynamics(n.start, feel=feel, bar_len=bar_len, phrase_beats=phrase_beats, peak=peak)
+            noise = chord_noise[t] = rng.gauss(0.0, velocity_sd)
+        known = at_onset.get(t)
+        if known is None:  # (dynamics, lay-back and swing, bar start, latest start)
+            known = at_onset[t] = (dynamics(t, feel=feel, bar_len=bar_len, phrase_beats=phrase_beats, peak=peak),
+                                   lay_back + _swing(t, feel, swing), int(t / bar_len + _EPS) * bar_len, t + reach)
+        factor, shift, bar_start, latest = known
         velocity = max(1, min(127, round(n.velocity * factor + noise)))
-        shift = lay_back + _swing(n.start, feel, humanise.swing)
-        if humanise.timing_sd > 0:
-            shift += rng.gauss(0.0, humanise.timing_sd)
-        bar_start = int(n.start / bar_len + _EPS) * bar_len
-        start = min(max(n.start + shift, bar_start), n.start + feel.pulse * 0.45)
-        end = n.start + n.duration
+        if timing_sd > 0:
+            shift += rng.gauss(0.0, timing_sd)
+        start = min(max(t + shift, bar_start), latest)
+        end = t + n.duration
         out.append(Note(n.pitch, start, max(end - start, 0.02), velocity, n.channel))
     return out
 

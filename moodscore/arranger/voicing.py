@@ -44,6 +44,13 @@ def _voicings_of(root: int, intervals: tuple[int, ...], low: int, high: int,
     return tuple(found)
 
 
+@lru_cache(maxsize=4096)
+def _doubling_costs(root: int, intervals: tuple[int, ...], low: int, high: int, voices: int) -> tuple[float, ...]:
+    """:func:`_doubling_cost` of each of the chord's voicings (as :func:`_voicings` lists them)."""
+    chord = Chord(0.0, 0.0, root, intervals, root, "")
+    return tuple(_doubling_cost(chord, v) for v in _voicings_of(root, intervals, low, high, voices))
+
+
 def _bass_pitch(chord: Chord) -> int:
     return 36 + chord.bass
 
@@ -87,24 +94,26 @@ def voice_chords(chords: Sequence[Chord], low: int = 48, high: int = 67, voices:
     centre = (low + high) / 2
     for chord in chords:
         options = _voicings(chord, low, high, voices)
+        doubling = _doubling_costs(chord.root, chord.intervals, low, high, voices)
         bass = _bass_pitch(chord)
+        ref = tuple(sorted(prev)) if prev is not None else ()
 
-        def cost(v: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
-            c = _doubling_cost(chord, v)
+        def cost(k: int) -> tuple[float, tuple[int, ...]]:
+            v = options[k]
+            c = doubling[k]
             if prev is None:
                 c += sum(abs(p - centre) for p in v) / len(v)
             else:
-                ref = sorted(prev)
                 if len(ref) == len(v):
                     c += sum(abs(a - b) for a, b in zip(v, ref))
                 else:
                     c += sum(min(abs(p - q) for q in ref) for p in v)
-                if prev_bass is not None and len(ref) > 1 and _parallel(tuple(ref), v, prev_bass, bass):
+                if prev_bass is not None and len(ref) > 1 and _parallel(ref, v, prev_bass, bass):
                     c += 12.0
                 c += 0.5 * max(0, abs(v[-1] - ref[-1]) - 2)  # a singable top line
             return c, v
 
-        prev = min(options, key=cost)
+        prev = options[min(range(len(options)), key=cost)]
         prev_bass = bass
         out.append(prev)
     return out

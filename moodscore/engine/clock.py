@@ -26,6 +26,8 @@ class TempoMap:
         self._beats, self._times, self._bpms = [0.0], [self.origin], [self.bpm]
 
     def _segment_for_beat(self, beat: float) -> int:
+        if beat >= self._beats[-1]:  # the segment in force: most lookups
+            return len(self._beats) - 1
         return max(0, bisect.bisect_right(self._beats, beat) - 1)
 
     def time_at(self, beat: float) -> float:

@@ -46,7 +46,7 @@ def tonic_spelling(pc: int, mode: str) -> Spelled:
 def perform_note(note: Note, ctl: Controls, tonic: int) -> Note:
     """One C-tonic note moved to ``tonic`` and the mood's octave, at the mood's velocity."""
     shift = tonic - (12 if tonic > 6 else 0) + ctl.octave_shift_semitones
-    return replace(note, pitch=min(127, max(0, note.pitch + shift)), velocity=ctl.velocity)
+    return Note(min(127, max(0, note.pitch + shift)), note.start, note.duration, ctl.velocity, note.channel)
 
 
 def perform(phrase: Phrase, ctl: Controls, tonic: int) -> Phrase:

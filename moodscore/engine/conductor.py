@@ -90,6 +90,7 @@ class _Plan:
     index: int
     variation: bool = False
     mood: tuple[float, float] | None = None  # (valence, arousal) the material was made for
+    bar_notes: list[int] | None = None  # indices of the melody notes that start in the bar
 
 
 class Conductor:
@@ -415,14 +416,15 @@ class Conductor:
             lo, hi = pos * UNIT, (pos + 1) * UNIT
             offset = plan.index * self.meter.beats
             bar_beat = (unit - pos) * UNIT
-            factors = self._melody_factors(plan.phrase)
-            for n, factor in zip(plan.phrase.notes, factors):  # only this eighth's notes, at its mood
+            notes, factors = plan.phrase.notes, self._melody_factors(plan.phrase)
+            for i in self._bar_melody(plan):  # only this eighth's notes, at its mood
+                n, factor = notes[i], factors[i]
                 rel = n.start - offset
                 if lo <= rel < hi:
                     played = perform_note(n, ctl, self.template.tonic)
                     velocity = max(1, min(127, round(played.velocity * factor)))
                     out += self._note(bar_beat + rel, n.duration,
-                                      replace(played, channel=MELODY_CHANNEL, velocity=velocity))
+                                      Note(played.pitch, played.start, played.duration, velocity, MELODY_CHANNEL))
             for n in accomp.get(bar, []):
                 if lo <= n.start < hi:
                     out += self._note(bar_beat + n.start, n.duration, n)
@@ -512,6 +514,14 @@ class Conductor:
         notes = [Note(n.pitch, n.start - lo, n.duration, n.velocity, n.channel)
                  for role in arranger.ACCOMPANIMENT if role in roles for n in written[role] if lo <= n.start < hi]
         return sorted(notes, key=lambda n: (n.start, n.channel, n.pitch))
+
+    def _bar_melody(self, plan: _Plan) -> list[int]:
+        """Which of ``plan``'s phrase notes start in its bar, by the test :meth:`_schedule_unit`
+        makes each eighth (kept on the plan: every eighth of the bar looks at them)."""
+        if plan.bar_notes is None:
+            offset, end = plan.index * self.meter.beats, self.unit_per_bar * UNIT
+            plan.bar_notes = [i for i, n in enumerate(plan.phrase.notes) if 0 <= n.start - offset < end]
+        return plan.bar_notes
 
     def _melody_factors(self, phrase: Phrase) -> list[float]:
         """The melody's dynamics and humanisation (velocity factors per note), once per phrase."""

@@ -155,24 +155,34 @@ class HostSession:
         bar events, in time order."""
         data: list[list[int]] = []
         at = 0.0
-        while self.pending and self.pending[0][0] <= now:
-            t, _, item = heapq.heappop(self.pending)
-            if data and (t != at or not isinstance(item, MidiEvent)):
-                self._midi(at, data)
-                data = []
+        pending, sounding, pop = self.pending, self.sounding, heapq.heappop
+        while pending and pending[0][0] <= now:
+            t, _, item = pop(pending)
             if isinstance(item, MidiEvent):
+                if data and t != at:
+                    self._midi(at, data)
+                    data = []
                 at = t
-                status = STATUS[item.kind] | item.channel
-                data.append([status, item.data1] if item.kind == "program_change"
-                            else [status, item.data1, item.data2])
-                if item.kind == "note_on":
-                    self.sounding[(item.channel, item.data1)] += 1
-                elif item.kind == "note_off":
+                kind = item.kind
+                status = STATUS[kind] | item.channel
+                if kind == "note_on":
+                    data.append([status, item.data1, item.data2])
+                    sounding[(item.channel, item.data1)] += 1
+                elif kind == "note_off":
+                    data.append([status, item.data1, item.data2])
                     key = (item.channel, item.data1)
-                    self.sounding[key] -= 1
-                    if self.sounding[key] <= 0:
-                        del self.sounding[key]
+                    left = sounding[key] - 1
+                    if left > 0:
+                        sounding[key] = left
+                    else:
+                        sounding.pop(key, None)
+                else:
+                    data.append([status, item.data1] if kind == "program_change"
+                                else [status, item.data1, item.data2])
             else:  # trusted internal dicts: plain JSON, no validation on the hot path
+                if data:
+                    self._midi(at, data)
+                    data = []
                 self.send(json.dumps(item.event, separators=(",", ":")))
         if data:
             self._midi(at, data)

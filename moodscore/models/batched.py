@@ -21,7 +21,7 @@ Public API: :class:`Job`, :class:`BatchedAbc`, :class:`BatchedLstm`, :func:`load
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from .runtime import (
     model_file,
     weights_dir,
 )
+from .sampling import sample_rows
 
 
 @dataclass
@@ -72,6 +73,7 @@ class _Row:
     loop: Generator[Any, Any, Phrase]
     ask: Any
     va: np.ndarray
+    rng: np.random.Generator
     cached: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -109,11 +111,12 @@ class _Batched:
         set) if it failed at once."""
         if not self.free and not force:
             raise ConfigError(f"batch is full ({self.max_batch} rows)")
-        loop = self._loop(job)
+        rng = np.random.default_rng(job.seed)
+        loop = self._loop(job, rng)
         ask = _start(loop, job)
         if ask is None:
             return False
-        self._add(_Row(job, loop, ask, np.array([job.valence, job.arousal], np.float32)))
+        self._add(_Row(job, loop, ask, np.array([job.valence, job.arousal], np.float32), rng))
         return True
 
     def _add(self, row: _Row) -> None:
@@ -138,6 +141,14 @@ class _Batched:
         if i != last:
             self._move(last, i)
         self.rows.pop()
+
+    def discard(self, wanted: Callable[[Job], bool]) -> list[Job]:
+        """Stop decoding the rows whose job is no longer ``wanted`` (a newer request replaced it,
+        its session closed): their phrases would be thrown away. Returns those jobs."""
+        gone = [r for r in self.rows if not wanted(r.job)]
+        for r in gone:
+            self._remove(r)
+        return [r.job for r in gone]
 
     def promote(self, before: float) -> int:
         """Make every row due before ``before`` urgent (earliest deadline first: they alone step,
@@ -166,7 +177,7 @@ class _Batched:
             row.job.error = err
         return False
 
-    def _loop(self, job: Job) -> Generator[Any, Any, Phrase]:
+    def _loop(self, job: Job, rng: np.random.Generator) -> Generator[Any, Any, Phrase]:
         raise NotImplementedError
 
     def prefilling(self) -> bool:
@@ -200,29 +211,42 @@ class BatchedAbc(_Batched):
         c = generator.card["config"]
         self.layers, self.heads, self.hd = c["n_layer"], c["n_head"], c["n_embd"] // c["n_head"]
         self.slots = generator.block
+        self.vectorised = True  # draw every row's token in one go (False: each loop samples its own)
         self.cap = 0  # slot positions the buffers hold now: enough for every row's cache
         self.resized = 0  # times the buffers changed their slot positions
+        self._pool: list[list[np.ndarray]] = [[], []]  # the buffers' memory (see _resize)
+        self._side = 0
         self._k: list[np.ndarray] = []  # per layer (rows, H, hd, cap): keys stored transposed
         self._v: list[np.ndarray] = []  # per layer (rows, H, cap, hd)
         self._grow(0)
 
-    def _loop(self, job: Job) -> Generator[AbcAsk, np.ndarray, Phrase]:
-        return self.generator.decode(job.context, mode=job.mode, meter=job.meter, bars=job.bars,
-                                     rng=np.random.default_rng(job.seed))
+    def _loop(self, job: Job, rng: np.random.Generator) -> Generator[AbcAsk, np.ndarray | int, Phrase]:
+        return self.generator.decode(job.context, mode=job.mode, meter=job.meter, bars=job.bars, rng=rng)
 
     def _grow(self, n: int) -> None:
-        """Slot buffers for ``n`` rows (np.zeros pages in only what is written)."""
+        """Slot buffers for ``n`` rows."""
         have = self._k[0].shape[0] if self._k else -1
         if have >= n:
             return
         self._resize(max(n, min(self.max_batch, 2 * max(have, 4))), self.cap)
 
     def _resize(self, size: int, cap: int) -> None:
-        """Buffers of ``size`` rows by ``cap`` slot positions, keeping what the rows have cached."""
-        k = [np.zeros((size, self.heads, self.hd, cap), np.float32) for _ in range(self.layers)]
-        v = [np.zeros((size, self.heads, cap, self.hd), np.float32) for _ in range(self.layers)]
-        rows = min(size, self._k[0].shape[0]) if self._k else 0
-        keep = min(cap, self.cap)
+        """Buffers of ``size`` rows by ``cap`` slot positions, keeping what the rows have cached.
+
+        They are views of the front of flat arrays kept for the purpose, two sets that take
+        turns (the rows are copied from one to the other), so a resize copies but neither maps
+        nor zeroes fresh memory. Positions beyond a row's cache may hold any earlier finite
+        key or value: they are masked (attention weight exactly 0), as after a row leaves."""
+        side = 1 - self._side
+        need = size * self.heads * self.hd * cap
+        flat = self._pool[side]
+        if not flat or flat[0].size < need:
+            flat = self._pool[side] = [np.zeros(need, np.float32) for _ in range(2 * self.layers)]
+        k = [f[:need].reshape(size, self.heads, self.hd, cap) for f in flat[: self.layers]]
+        v = [f[:need].reshape(size, self.heads, cap, self.hd) for f in flat[self.layers:]]
+        self._side = side
+        rows = min(size, self._k[0].shape[0], len(self.rows)) if self._k else 0  # the rest hold no row
+        keep = min(cap, self.cap, max((r.cached for r in self.rows), default=0))
         for new, old in zip(k, self._k):
             new[:rows, :, :, :keep] = old[:rows, :, :, :keep]
         for new, old in zip(v, self._v):
@@ -268,7 +292,7 @@ class BatchedAbc(_Batched):
         self.calls += 1
         return self.session.run(None, feed)  # type: ignore[no-any-return]
 
-    def _prefill(self, index: list[int]) -> None:
+    def _prefill(self, index: list[int]) -> np.ndarray:
         rows = [self.rows[i] for i in index]
         T = max(len(r.ask.ids) for r in rows)
         n = len(rows)
@@ -287,15 +311,17 @@ class BatchedAbc(_Batched):
                 self._k[layer][i, :, :, :t] = new_k[j, layer, :, :, :t]
                 self._v[layer][i, :, :t] = new_v[j, layer, :, :t]
             r.cached = t
-            r.extra["logits"] = logits[j]
+        return logits  # type: ignore[no-any-return]
 
     def step(self) -> list[Job]:
         n = self.active
         rows = self.rows[:n]
         prefill = [i for i, r in enumerate(rows) if r.ask.prefill]
-        if prefill:
-            self._prefill(prefill)
-        else:  # rows just prefilled sample first; every row steps in the next call
+        if prefill:  # rows just prefilled sample first; every row steps in the next call
+            drawing = [rows[i] for i in prefill]
+            logits = self._prefill(prefill)
+        else:
+            drawing = rows
             ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
             barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
             start = np.array([r.ask.start for r in rows], np.int64)
@@ -309,15 +335,20 @@ class BatchedAbc(_Batched):
                 self._v[layer][index, :, start] = new_v[:, layer, :, 0]
             for j, r in enumerate(rows):
                 r.cached = int(start[j]) + 1
-                r.extra["logits"] = logits[j]
-        done = []
-        for r in rows:  # every row that got logits this call samples now
-            out = r.extra.pop("logits", None)
-            if out is not None and not self._send(r, out):
-                done.append(r)
+        # every row that got logits this call draws its next token now
+        done = [r for r, value in zip(drawing, self._draws(drawing, logits)) if not self._send(r, value)]
         for r in done:
             self._remove(r)
         return [r.job for r in done]
+
+    def _draws(self, rows: list[_Row], logits: np.ndarray) -> list[Any]:
+        """What each row's loop is sent: its next token, drawn here for every row at once (the
+        draw each loop makes, from its own stream), or, with ``vectorised`` off, its logits."""
+        if not self.vectorised:
+            return list(logits)
+        allowed = np.stack([self.generator.allowed(r.ask.remaining) for r in rows])
+        u = np.array([r.rng.random() for r in rows])
+        return [int(i) for i in sample_rows(logits, allowed, u, self.generator.sampling)]
 
 
 class BatchedLstm(_Batched):
@@ -329,9 +360,10 @@ class BatchedLstm(_Batched):
         c = generator.card["config"]
         self.layers, self.hidden = c["layers"], c["hidden"]
 
-    def _loop(self, job: Job) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
+    def _loop(self, job: Job, rng: np.random.Generator
+              ) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
         return self.generator.decode(job.context, job.valence, job.arousal, mode=job.mode, meter=job.meter,
-                                     bars=job.bars, rng=np.random.default_rng(job.seed))
+                                     bars=job.bars, rng=rng)
 
     def _add(self, row: _Row) -> None:
         zero = np.zeros((self.layers, self.hidden), np.float32)

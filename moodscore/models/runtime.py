@@ -130,12 +130,15 @@ class OrtAbcBackend:
 @dataclass(frozen=True)
 class AbcAsk:
     """What the decoding loop wants fed next: ``ids`` and ``barpos`` (T,) at absolute positions
-    ``start``..``start+T-1``; ``prefill``: on an empty cache (the loop restarts from scratch)."""
+    ``start``..``start+T-1``; ``prefill``: on an empty cache (the loop restarts from scratch);
+    ``remaining``: the ticks left in the bar at the draw that follows (its candidates are
+    :meth:`AbcGenerator.candidates` of it)."""
 
     ids: np.ndarray
     barpos: np.ndarray
     start: int
     prefill: bool
+    remaining: int = 0
 
 
 class AbcGenerator:
@@ -203,10 +206,14 @@ class AbcGenerator:
             return done.value  # type: ignore[no-any-return]
 
     def decode(self, context: Phrase | None, *, mode: str, meter: Meter = Meter(), bars: int = 4,
-               rng: np.random.Generator, fuse_bar_lines: bool = False) -> Generator[AbcAsk, np.ndarray, Phrase]:
+               rng: np.random.Generator, fuse_bar_lines: bool = False
+               ) -> Generator[AbcAsk, np.ndarray | int, Phrase]:
         """The decoding loop, without a model: it yields what to feed (:class:`AbcAsk`), is sent
         the last position's logits, and returns the phrase. ``next_phrase`` drives it with one
-        backend; :mod:`moodscore.models.batched` drives many at once in one batched graph.
+        backend; :mod:`moodscore.models.batched` drives many at once in one batched graph. A
+        driver that samples itself sends the token's index instead of the logits: the one
+        :func:`~moodscore.models.sampling.sample_among` would draw from them among the ask's
+        ``remaining`` candidates, with the next number of ``rng``, which it then takes.
 
         A full bar can only be followed by a bar line. With ``fuse_bar_lines`` that bar line is
         fed together with the note before it, in one call of two tokens instead of two calls
@@ -218,11 +225,13 @@ class AbcGenerator:
         prompt = self._prompt(context, meter, mode, self.block // 2)
         state = BarState(meter, key_signature(mode))
         out: list[str] = []
-        logits = yield self._prefill(prompt, meter)
+        given = yield self._prefill(prompt, meter, state.remaining)
         cached = len(prompt)
         done = 0
         while done < bars:
-            tok = self.vocab.tokens[sample_among(logits, self.candidates(state.remaining), rng, self.sampling)]
+            drawn = given if isinstance(given, int) else \
+                sample_among(given, self.candidates(state.remaining), rng, self.sampling)
+            tok = self.vocab.tokens[drawn]
             feed = [(tok, min(state.position, HEADER_POSITION - 1))]
             if tok == BAR:
                 state.bar_line()
@@ -240,19 +249,19 @@ class AbcGenerator:
                 out.append(BAR)
             if cached + len(feed) > self.block:  # out of positions: restart on this phrase
                 restart = self.vocab.header(meter, mode) + out
-                logits = yield self._prefill(restart, meter)
+                given = yield self._prefill(restart, meter, state.remaining)
                 cached = len(restart)
                 continue
-            logits = yield AbcAsk(np.array([self.vocab.index[t] for t, _ in feed], dtype=np.int64),
-                                  np.array([p for _, p in feed], dtype=np.int64), cached, False)
+            given = yield AbcAsk(np.array([self.vocab.index[t] for t, _ in feed], dtype=np.int64),
+                                 np.array([p for _, p in feed], dtype=np.int64), cached, False, state.remaining)
             cached += len(feed)
         notes, _ = tokens_to_notes(out, meter, mode)
         return Phrase(notes, bars, meter, 0, mode, body_to_abc(out), out)
 
-    def _prefill(self, prompt: list[str], meter: Meter) -> AbcAsk:
+    def _prefill(self, prompt: list[str], meter: Meter, remaining: int) -> AbcAsk:
         ids = np.array(self.vocab.encode(prompt), dtype=np.int64)
         pos = np.array(bar_positions(prompt, meter, header=4), dtype=np.int64)
-        return AbcAsk(ids, pos, 0, True)
+        return AbcAsk(ids, pos, 0, True, remaining)
 
 
 def _split_bars(tokens: list[str]) -> list[list[str]]:

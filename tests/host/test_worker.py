@@ -44,6 +44,28 @@ def test_jobs_start_by_deadline_gather_those_due_soon_and_skip_the_unwanted():
         worker.close()
 
 
+def test_a_row_no_longer_wanted_stops_in_flight():
+    # a mood change (or a closed session) makes a job moot while it decodes: it stops there
+    done: list[Job] = []
+    worker = GenerationWorker({"abc": load_batched("abc", max_batch=8)}, done.extend, lazy=5.0,
+                              still_wanted=lambda job: not (job.seed == 1 and job.steps >= 3)).start()
+    try:
+        t0 = time.perf_counter()
+        jobs = [Job(None, 0.5, 0.5, "maj", Meter(4, 4), 4, i, t0 + 1.0, SessionTag(f"s{i}", i, "abc"))
+                for i in range(3)]
+        for job in jobs:
+            worker.submit(job)
+        deadline = time.monotonic() + 30
+        while len(done) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert sorted(j.seed for j in done) == [0, 2] and worker.dropped == 1
+        assert jobs[1].phrase is None and jobs[1].steps == 3 < jobs[0].steps  # stopped after 3 calls
+        assert worker.in_flight() == 0
+    finally:
+        worker.close()
+
+
 def test_when_half_a_batch_waits_it_all_starts_together():
     # jobs far from due, arriving one by one (as sessions ask a phrase ahead): once half a batch
     # (4 of max_batch 8) waits, all four start in one batch, not the earliest alone at each arrival
