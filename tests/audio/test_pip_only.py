@@ -30,13 +30,13 @@ import numpy as np
 import pytest
 
 from support import Engine, ServerProcess, free_port, wait_until
-from test_serve_audio import (PLEASANT_CALM, RATE, best_lag, highpass, judge_onsets, local_lag, read_wav,
+from test_serve_audio import (PLEASANT_CALM, RATE, best_lag, highpass, judge_onsets, match_onsets, read_wav,
                               timeline)
+from test_serve_audio import record as record_ports
 
 if TYPE_CHECKING:
     from conftest import JackServer
 
-PORTS = ("moodscore:playback0", "moodscore:playback1")  # miniaudio's JACK client, named by the engine
 HIDDEN = ("libfluidsynth.so", "libportaudio.so")
 
 
@@ -64,8 +64,7 @@ def without_system_libraries(cmd: list[str]) -> list[str]:
 
 
 def record(seconds: float, path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["jack_rec", "-f", str(path), "-d", f"{seconds:g}", "-b", "16", *PORTS],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return record_ports(seconds, path, "miniaudio")
 
 
 def file_zero_near(events: list[tuple[float, mido.Message]], bars: list[float], near: float) -> float:
@@ -173,18 +172,7 @@ def test_notes_fall_where_the_engine_played_them_through_the_bundled_path(jack_s
     peaks = [int(np.abs(audio[i:i + RATE // 2]).max()) for i in range(start, end - RATE // 2, RATE // 2)]
     assert len(peaks) >= 10 and min(peaks) > 300, peaks
 
-    ons = sorted({round(t, 4) for t, m in events if m.type == "note_on" and m.velocity})
-    clear = [t for a, t in zip([-1.0] + ons, ons) if t - a > 0.08]
-
-    def onsets(lag: int, ts: list[float]) -> list[tuple[float, float]]:
-        return [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in ts
-                if start + 2 * RATE // 100 < round(t * RATE) + lag < end - RATE // 10]
-
-    found = onsets(lag, clear)
-    confident = [ms for ms, c in found if c >= 0.9]
-    if confident:  # the one constant shift, refined on the onsets themselves
-        lag += round(float(np.median(confident)) * RATE / 1000)
-        found = onsets(lag, clear)
+    found, lag = match_onsets(rec_hp, ref_hp, events, lag, start, end)
     signed = [ms for ms, c in found if c >= 0.9]  # in time order
     xruns = jack_server.xruns() - xruns0
     stretches = judge_onsets(signed, xruns)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import mido
 import numpy as np
+import pytest
 
 from moodscore.audio.synth import BlockPlayer, SoundFontSynth
 from support import Engine, ServerProcess, free_port, wait_until
@@ -37,9 +38,12 @@ RATE = 48000
 PLEASANT_CALM, TENSE = (0.8, -0.7), (-0.8, 0.9)
 
 
-def record(seconds: float, path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["jack_rec", "-f", str(path), "-d", f"{seconds:g}", "-b", "16",
-                             "PortAudio:out_0", "PortAudio:out_1"],
+PORTS = {"portaudio": ("PortAudio:out_0", "PortAudio:out_1"),  # each backend's JACK ports
+         "miniaudio": ("moodscore:playback0", "moodscore:playback1")}
+
+
+def record(seconds: float, path: Path, backend: str = "portaudio") -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["jack_rec", "-f", str(path), "-d", f"{seconds:g}", "-b", "16", *PORTS[backend]],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -77,6 +81,28 @@ def file_zero(events: list[tuple[float, mido.Message]], bars: list[float]) -> fl
     best = max(range(len(bins)), key=lambda i: (bars_with_a_note(bins[i] * 0.002), counts[i]))
     mode = bins[best] * 0.002
     return float(np.median(shifts[np.abs(shifts - mode) < 0.002]))
+
+
+def match_onsets(rec_hp: np.ndarray, ref_hp: np.ndarray, events: list[tuple[float, mido.Message]],
+                 lag: int, start: int, end: int) -> tuple[list[tuple[float, float]], int]:
+    """Each clear note-on (nothing struck in the 80 ms before) found in the recording between
+    ``start`` and ``end`` by matching the 100 ms around it against the reference render:
+    (ms off, confidence) in time order, and the one constant shift ``lag`` (recording sample =
+    reference sample + lag) refined on the confident ones (the whole-signal match can settle a
+    few ms off where sustained chords dominate it: all onsets then read the same offset)."""
+    ons = sorted({round(t, 4) for t, m in events if m.type == "note_on" and m.velocity})
+    clear = [t for a, t in zip([-1.0] + ons, ons) if t - a > 0.08]
+
+    def onsets(lag: int) -> list[tuple[float, float]]:
+        return [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in clear
+                if start + 2 * RATE // 100 < round(t * RATE) + lag < end - RATE // 10]
+
+    found = onsets(lag)
+    confident = [ms for ms, c in found if c >= 0.9]
+    if confident:
+        lag += round(float(np.median(confident)) * RATE / 1000)
+        found = onsets(lag)
+    return found, lag
 
 
 def judge_onsets(signed: list[float], xruns: int) -> list[list[float]]:
@@ -200,21 +226,7 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     peaks = [int(np.abs(audio[i:i + RATE // 2]).max()) for i in range(start, end - RATE // 2, RATE // 2)]
     assert len(peaks) >= 10 and min(peaks) > 300, peaks
 
-    # onsets: each note-on with nothing struck in the 80 ms before, found in the recording by
-    # matching 100 ms around it against the reference render; the confident matches count
-    ons = sorted({round(t, 4) for t, m in events if m.type == "note_on" and m.velocity})
-    clear = [t for a, t in zip([-1.0] + ons, ons) if t - a > 0.08]
-    def onsets(lag: int) -> list[tuple[float, float]]:
-        return [local_lag(rec_hp, ref_hp, round(t * RATE), lag) for t in clear
-                if start + 2 * RATE // 100 < round(t * RATE) + lag < end - RATE // 10]
-
-    found = onsets(lag)
-    # the one constant shift, refined on the onsets themselves: the whole-signal match can settle
-    # a few ms off where sustained chords dominate it (all onsets then read the same offset)
-    confident = [ms for ms, c in found if c >= 0.9]
-    if confident:
-        lag += round(float(np.median(confident)) * RATE / 1000)
-        found = onsets(lag)
+    found, lag = match_onsets(rec_hp, ref_hp, events, lag, start, end)
     stretches = judge_onsets([ms for ms, c in found if c >= 0.9], jack_server.xruns() - xruns)
     errs = np.array([e for part in stretches for e in part])
     assert len(errs) >= 4, found
@@ -278,9 +290,11 @@ def test_bad_soundfont_and_unknown_device_are_one_line(jack_server: JackServer, 
     assert listed.returncode == 0 and "system (JACK Audio Connection Kit)" in listed.stdout, listed
 
 
-def test_the_device_going_away_and_coming_back(jack_server: JackServer, tmp_path: Path) -> None:
-    engine = Engine(tmp_path, "--audio-device", "jack")
+@pytest.mark.parametrize("backend", ["portaudio", "miniaudio"])
+def test_the_device_going_away_and_coming_back(jack_server: JackServer, tmp_path: Path, backend: str) -> None:
+    engine = Engine(tmp_path, "--audio-device", "jack", "--audio-backend", backend)
     try:
+        assert f"through {backend}" in engine.log().lower(), engine.log()
         time.sleep(1.0)
         jack_server.stop()  # the sound device vanishes mid-session
         wait_until(lambda: "output lost" in engine.log(), 10, "the loss logged", engine.log)
@@ -289,13 +303,13 @@ def test_the_device_going_away_and_coming_back(jack_server: JackServer, tmp_path
         jack_server.start()
         wait_until(lambda: "reconnected" in engine.log(), 15, "the device reopened", engine.log)
         wav = tmp_path / "back.wav"
-        record(2, wav).wait(15)
+        record(2, wav, backend).wait(15)
         assert np.abs(read_wav(wav)).max() > 1000  # heard again
     finally:
         engine.close()
     summary = engine.summary()
     assert summary["audio"]["reconnects"] == 1 and summary["audio"]["dropped"] > 0, summary
-    print(f"\ndevice lost and back: {summary['audio']}")
+    print(f"\n{backend}: device lost and back: {summary['audio']}")
 
 
 def test_serve_with_no_output_plays_on_the_default_device(jack_server: JackServer, tmp_path: Path) -> None:
