@@ -221,6 +221,11 @@ def run(*, changes: int = 4, godot: bool = True, unity: bool = True, model: str 
     if missing:
         raise ConfigError(f"moodscore bench audio-latency needs JACK's tools ({', '.join(missing)} missing): "
                           "apt-get install jackd2")
+    try:
+        import jack  # noqa: F401  (the ports' recorder: say so before anything starts)
+    except (ImportError, OSError) as err:
+        raise ConfigError(f"moodscore bench audio-latency records the JACK ports with JACK-Client ({err}): "
+                          "pip install JACK-Client (it is in the test extra)") from err
     godot = godot and shutil.which("godot3-server") is not None and GODOT_PROJECT.is_dir()
     with tempfile.TemporaryDirectory(prefix="moodscore-latency-") as tmp:
         harness = _unity_harness(Path(tmp)) if unity else None
