@@ -53,13 +53,13 @@ class Library:
 
 def _bundled(dist: str) -> Iterator[str]:
     try:
-        files = metadata.distribution(dist).files or []
+        found = metadata.distribution(dist)
     except metadata.PackageNotFoundError:
         return
-    for f in files:
+    for f in found.files or []:
         name = Path(str(f)).name
         if name.startswith("libfluidsynth") and (".so" in name or name.endswith(".dylib")):
-            yield str(Path(str(metadata.distribution(dist).locate_file(f))).resolve())
+            yield str(Path(str(found.locate_file(f))).resolve())
 
 
 def candidates() -> list[Library]:

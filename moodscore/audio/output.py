@@ -68,10 +68,10 @@ class _Output:
     def render(self, now: float, lead: float, frames: int, timed: bool = True,
                underflow: bool = False) -> np.ndarray:
         """The block heard ``lead`` seconds after ``now`` (not ``timed``: when is not known);
-        ``underflow``: the device ran dry before it (the clock starts again from here)."""
+        ``underflow``: the device said it ran dry before it (the clock starts again from here)."""
         if not self.started.is_set():
             self.latency, self.block = lead, frames
-        if timed or underflow:
+        if timed:
             self.clock.update(now + lead, self.player.frames, underflow)
         out = self.player.render(frames)
         self.blocks += 1

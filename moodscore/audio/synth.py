@@ -110,13 +110,12 @@ class SampleClock:
     def __init__(self, rate: int, window_s: float = 2.0, check_s: float = 0.25,
                  jump_s: float = 0.003) -> None:
         self.rate, self._window, self._check, self._jump = rate, int(window_s * rate), int(check_s * rate), jump_s
-        self.origin: float | None = None  # engine time at which sample 0 is heard
         self.restarts = 0  # times the estimate started again after the stream lost time
-        self._previous = self._current = self._recent = float("inf")
-        self._window_end = self._recent_end = 0
+        self.reset()
 
     def reset(self) -> None:
-        self.origin, self._previous, self._current, self._recent = None, float("inf"), float("inf"), float("inf")
+        self.origin: float | None = None  # engine time at which sample 0 is heard
+        self._previous = self._current = self._recent = float("inf")
         self._window_end = self._recent_end = 0
 
     def update(self, heard: float, index: int, underflow: bool = False) -> None:
