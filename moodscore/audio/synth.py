@@ -105,10 +105,12 @@ class SampleClock:
     server that missed cycles) is heard later from then on: the estimate starts again from the
     reports after it, at once when the callback says it underran, and when every report over
     ``check_s`` is later than the estimate by more than ``jump_s`` (a jump no callback told).
+    ``jump_s=None`` turns that second rule off, for a stream whose reports are the callbacks'
+    own times (miniaudio): there a quarter second of late callbacks is jitter, not a jump.
     """
 
     def __init__(self, rate: int, window_s: float = 2.0, check_s: float = 0.25,
-                 jump_s: float = 0.003) -> None:
+                 jump_s: float | None = 0.003) -> None:
         self.rate, self._window, self._check, self._jump = rate, int(window_s * rate), int(check_s * rate), jump_s
         self.restarts = 0  # times the estimate started again after the stream lost time
         self.reset()
@@ -131,6 +133,8 @@ class SampleClock:
         else:
             self._current = min(self._current, report)
         self.origin = min(self._previous, self._current)
+        if self._jump is None:
+            return
         if index < self._recent_end:
             self._recent = min(self._recent, report)
         elif self._recent - self.origin > self._jump:  # a whole stretch later: the clock jumped

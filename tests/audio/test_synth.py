@@ -115,3 +115,13 @@ def test_a_missing_or_unreadable_soundfont_is_one_line(tmp_path: Path) -> None:
     junk.write_bytes(b"RIFF not a soundfont")
     with pytest.raises(ConfigError, match=r"^SoundFont .*junk.sf2 could not be read \(not an SF2/SF3"):
         SoundFontSynth(junk)
+
+
+def test_sample_clock_without_the_jump_rule_keeps_its_origin_through_late_callbacks() -> None:
+    """jump_s=None (miniaudio: reports are callback times): half a second of callbacks all 5 ms
+    late leaves the origin where the on-time ones put it."""
+    clock = SampleClock(RATE, jump_s=None)
+    for block in range(1000):
+        index = block * 256
+        clock.update(100.0 + index / RATE + (0.005 if 500 <= block < 600 else 0.0), index)
+    assert clock.origin == 100.0 and clock.restarts == 0
