@@ -7,7 +7,9 @@ returns ``logits (B,T,V), present_k, present_v`` with P+T positions; ``lstm.onnx
 prefill and each incremental step. A JSON model card is written beside each graph.
 Needs torch and onnx.
 
-``abc.batch.onnx`` is the batched step for many decodings at once (:func:`export_abc_batched`).
+``abc.batch.onnx`` is the batched step for many decodings at once, and ``abc.batch.gqa.onnx``
+the same with ONNX Runtime's fused attention over in-place cache buffers, for the CPU
+(:func:`export_abc_batched`).
 
 Public API: :func:`export_abc`, :func:`export_abc_batched`, :func:`export_lstm`, :func:`export_all`,
 ``OPSET``.
@@ -57,13 +59,13 @@ def _card(name: str, ckpt: dict, inputs: list[str], outputs: list[str]) -> dict:
 
 
 def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
-            axes: dict) -> None:
+            axes: dict, custom_opsets: dict[str, int] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".onnx.tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, args, str(tmp), input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False, custom_opsets=custom_opsets)
     tmp.replace(path)
 
 
@@ -142,23 +144,55 @@ def export_abc_batched(checkpoint: Path, out_dir: Path) -> Path:
             "new_v": {0: "batch", 3: "time"},
             **{name: {0: "batch", 3 if name.startswith("past_k") else 2: "slots"} for name in cache}}
     fp32 = out_dir / "abc.batch.onnx"
-    _export(SlotAbc(model).eval(), args, fp32.with_suffix(".full.onnx"), inputs, outputs, axes)
-    try:
-        _share_weights(fp32.with_suffix(".full.onnx"), out_dir / "abc.onnx", fp32)
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(fp32.with_suffix(".full.onnx")), str(out_dir / "abc.batch.int8.full.onnx"),
-                         weight_type=QuantType.QInt8)
-        _share_weights(out_dir / "abc.batch.int8.full.onnx", out_dir / "abc.int8.onnx",
-                       out_dir / "abc.batch.int8.onnx")
-    finally:
-        for tmp in (fp32.with_suffix(".full.onnx"), out_dir / "abc.batch.int8.full.onnx"):
-            tmp.unlink(missing_ok=True)
+    _export_shared(SlotAbc(model).eval(), args, fp32, inputs, outputs, axes)
+    gqa_in, gqa_out, gqa = _export_gqa(model, out_dir)
     card_path = out_dir / "abc.json"
     card = json.loads(card_path.read_text())
-    card["batched"] = {"fp32": fp32.name, "int8": "abc.batch.int8.onnx", "inputs": inputs, "outputs": outputs}
+    card["batched"] = {"fp32": fp32.name, "int8": "abc.batch.int8.onnx", "inputs": inputs, "outputs": outputs,
+                       "gqa": {"fp32": gqa.name, "int8": "abc.batch.gqa.int8.onnx", "inputs": gqa_in,
+                               "outputs": gqa_out}}
     _write_card(card_path, card)
     return fp32
+
+
+def _export_gqa(model: AbcTransformer, out_dir: Path) -> tuple[list[str], list[str], Path]:
+    """``abc.batch.gqa.onnx`` (and its int8): :class:`~moodscore.models.transformer_gqa.GqaAbc`."""
+    from ..models.transformer_gqa import GqaAbc
+
+    cfg = model.cfg
+    hd = cfg.n_embd // cfg.n_head
+    cache = [torch.zeros(2, cfg.n_head, 4, hd) for _ in range(2 * cfg.n_layer)]
+    args = (torch.zeros(2, 1, dtype=torch.long), torch.zeros(2, 1, dtype=torch.long),
+            torch.full((2, 1), 2, dtype=torch.long), torch.zeros(2, 2), torch.full((2,), 2, dtype=torch.int32),
+            torch.tensor(3, dtype=torch.int32), torch.zeros(2, dtype=torch.long), *cache)
+    names = [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+    inputs = ["idx", "barpos", "pos", "va", "seqlens", "total", "last", *names]
+    outputs = ["logits", *(name.replace("past", "present") for name in names)]
+    bt = {0: "batch", 1: "time"}
+    axes = {"idx": bt, "barpos": bt, "pos": bt, "va": {0: "batch"}, "seqlens": {0: "batch"},
+            "last": {0: "batch"}, "logits": {0: "batch"},
+            **{name: {0: "batch", 2: "slots"} for name in names + outputs[1:]}}
+    path = out_dir / "abc.batch.gqa.onnx"
+    _export_shared(GqaAbc(model).eval(), args, path, inputs, outputs, axes, {"com.microsoft": 1})
+    return inputs, outputs, path
+
+
+def _export_shared(module: torch.nn.Module, args: tuple, fp32: Path, inputs: list[str], outputs: list[str],
+                   axes: dict, custom_opsets: dict[str, int] | None = None) -> None:
+    """Export ``module`` as ``fp32`` and its int8 (``<stem>.int8.onnx``), each with its weights
+    referring to those of ``abc.onnx`` (``abc.int8.onnx``) beside it."""
+    out_dir = fp32.parent
+    full, full8 = fp32.with_suffix(".full.onnx"), fp32.with_suffix(".int8.full.onnx")
+    _export(module, args, full, inputs, outputs, axes, custom_opsets)
+    try:
+        _share_weights(full, out_dir / "abc.onnx", fp32)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(full), str(full8), weight_type=QuantType.QInt8)
+        _share_weights(full8, out_dir / "abc.int8.onnx", fp32.with_suffix(".int8.onnx"))
+    finally:
+        for tmp in (full, full8):
+            tmp.unlink(missing_ok=True)
 
 
 def _share_weights(src: Path, donor: Path, dst: Path, *, inline_below: int = 1024) -> None:

@@ -5,11 +5,14 @@ Its decoding is the generator's own loop (``AbcGenerator.decode`` / ``LstmGenera
 constrained per row exactly as alone; this module only feeds many such loops at once. Rows join
 and leave between steps (continuous batching), each at its own position:
 
-- ABC transformer: ``abc.batch.onnx`` (:mod:`moodscore.models.transformer_slots`) over a slot
-  buffer of keys and values, one slot per row, with a mask of each row's cached positions.
+- ABC transformer: on the CPU, ``abc.batch.gqa.onnx`` (:mod:`moodscore.models.transformer_gqa`),
+  whose fused attention reads only each row's cached positions of a slot buffer of keys and
+  values (one slot per row) and writes the new ones in place; on CUDA, ``abc.batch.onnx``
+  (:mod:`moodscore.models.transformer_slots`) over such buffers, with a mask of each row's
+  cached positions.
   Prompts are prefilled together, right-padded; then one step advances every row by a token.
-  A step reads every position of the buffers, so they hold only as many positions as the
-  longest row's cache needs (in steps of ``SLOT_STEP``), not the model's whole block.
+  The buffers hold only as many positions as the longest row's cache needs (in steps of
+  ``SLOT_STEP``), not the model's whole block (``abc.batch.onnx`` reads every one of them).
 - LSTM: ``lstm.onnx`` as it is (its batch axis is dynamic): rows' states are stacked per step;
   contexts are prefilled in groups of equal length, so no row ever sees padding.
 
@@ -17,7 +20,8 @@ A row's numbers do not depend on the other rows, so a phrase decoded in a batch 
 notes as decoded alone with the same seed (the test holds this for both models). The int8
 graphs quantize activations per call over the whole batch, so at int8 that holds only alone.
 
-Public API: :class:`Job`, :class:`BatchedAbc`, :class:`BatchedLstm`, :func:`load_batched`.
+Public API: :class:`Job`, :class:`BatchedAbc`, :class:`GqaAbc`, :class:`BatchedLstm`,
+:func:`load_batched`, ``ABC_GRAPHS``.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from .runtime import (
     _session,
     load_card,
     model_file,
+    providers,
     weights_dir,
 )
 from .sampling import sample_rows
@@ -203,7 +208,11 @@ SLOT_STEP = 16  # the slot buffers' positions are a multiple of this
 
 
 class BatchedAbc(_Batched):
+    """``abc.batch.onnx``: attention over every slot position, masked; the worker writes each
+    step's new keys and values into the buffers."""
+
     name = "abc"
+    keys_transposed = True  # keys (rows, H, hd, cap), ready for q @ k
 
     def __init__(self, generator: AbcGenerator, session: Any, max_batch: int = 64) -> None:
         super().__init__(max_batch)
@@ -242,13 +251,17 @@ class BatchedAbc(_Batched):
         flat = self._pool[side]
         if not flat or flat[0].size < need:
             flat = self._pool[side] = [np.zeros(need, np.float32) for _ in range(2 * self.layers)]
-        k = [f[:need].reshape(size, self.heads, self.hd, cap) for f in flat[: self.layers]]
+        key = (size, self.heads, self.hd, cap) if self.keys_transposed else (size, self.heads, cap, self.hd)
+        k = [f[:need].reshape(key) for f in flat[: self.layers]]
         v = [f[:need].reshape(size, self.heads, cap, self.hd) for f in flat[self.layers:]]
         self._side = side
         rows = min(size, self._k[0].shape[0], len(self.rows)) if self._k else 0  # the rest hold no row
         keep = min(cap, self.cap, max((r.cached for r in self.rows), default=0))
         for new, old in zip(k, self._k):
-            new[:rows, :, :, :keep] = old[:rows, :, :, :keep]
+            if self.keys_transposed:
+                new[:rows, :, :, :keep] = old[:rows, :, :, :keep]
+            else:
+                new[:rows, :, :keep] = old[:rows, :, :keep]
         for new, old in zip(v, self._v):
             new[:rows, :, :keep] = old[:rows, :, :keep]
         self._k, self._v, self.cap = k, v, cap
@@ -322,24 +335,30 @@ class BatchedAbc(_Batched):
             logits = self._prefill(prefill)
         else:
             drawing = rows
-            ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
-            barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
-            start = np.array([r.ask.start for r in rows], np.int64)
-            self._fit(max(int(start.max()) + 1, max(r.cached for r in self.rows)))
-            mask = np.arange(self.cap)[None, :] < np.array([r.cached for r in rows])[:, None]
-            logits, new_k, new_v = self._feed(n, ids, barpos, start[:, None], np.stack([r.va for r in rows]),
-                                              mask, np.zeros(n, np.int64), self.cap)
-            index = np.arange(n)
-            for layer in range(self.layers):
-                self._k[layer][index, :, :, start] = new_k[:, layer, :, :, 0]
-                self._v[layer][index, :, start] = new_v[:, layer, :, 0]
-            for j, r in enumerate(rows):
-                r.cached = int(start[j]) + 1
+            logits = self._step(rows)
         # every row that got logits this call draws its next token now
         done = [r for r, value in zip(drawing, self._draws(drawing, logits)) if not self._send(r, value)]
         for r in done:
             self._remove(r)
         return [r.job for r in done]
+
+    def _step(self, rows: list[_Row]) -> np.ndarray:
+        """One token for each of ``rows`` (the first ``len(rows)``); their logits."""
+        n = len(rows)
+        ids = np.array([[r.ask.ids[0]] for r in rows], np.int64)
+        barpos = np.array([[r.ask.barpos[0]] for r in rows], np.int64)
+        start = np.array([r.ask.start for r in rows], np.int64)
+        self._fit(max(int(start.max()) + 1, max(r.cached for r in self.rows)))
+        mask = np.arange(self.cap)[None, :] < np.array([r.cached for r in rows])[:, None]
+        logits, new_k, new_v = self._feed(n, ids, barpos, start[:, None], np.stack([r.va for r in rows]),
+                                          mask, np.zeros(n, np.int64), self.cap)
+        index = np.arange(n)
+        for layer in range(self.layers):
+            self._k[layer][index, :, :, start] = new_k[:, layer, :, :, 0]
+            self._v[layer][index, :, start] = new_v[:, layer, :, 0]
+        for j, r in enumerate(rows):
+            r.cached = int(start[j]) + 1
+        return logits  # type: ignore[no-any-return]
 
     def _draws(self, rows: list[_Row], logits: np.ndarray) -> list[Any]:
         """What each row's loop is sent: its next token, drawn here for every row at once (the
@@ -349,6 +368,78 @@ class BatchedAbc(_Batched):
         allowed = np.stack([self.generator.allowed(r.ask.remaining) for r in rows])
         u = np.array([r.rng.random() for r in rows])
         return [int(i) for i in sample_rows(logits, allowed, u, self.generator.sampling)]
+
+
+class GqaAbc(BatchedAbc):
+    """``abc.batch.gqa.onnx`` (:mod:`moodscore.models.transformer_gqa`), the CPU's graph: each
+    layer's attention reads only a row's cached positions, and each step writes its new keys and
+    values into the slot buffers itself, bound in place with ONNX Runtime's I/O binding."""
+
+    keys_transposed = False  # keys (rows, H, cap, hd), as values
+
+    def __init__(self, generator: AbcGenerator, session: Any, max_batch: int = 64) -> None:
+        super().__init__(generator, session, max_batch)
+        self._binding = session.io_binding()
+
+    def _fit(self, need: int) -> None:
+        """Slot positions for a cache of ``need``; they only grow: a step reads only each row's
+        cached positions, so more slot positions cost memory, not time."""
+        if need > self.cap:
+            super()._fit(need)
+
+    def _prefill(self, index: list[int]) -> np.ndarray:
+        rows = [self.rows[i] for i in index]
+        T = max(len(r.ask.ids) for r in rows)
+        n = len(rows)
+        ids = np.zeros((n, T), np.int64)
+        barpos = np.zeros((n, T), np.int64)
+        for j, r in enumerate(rows):
+            ids[j, : len(r.ask.ids)] = r.ask.ids
+            barpos[j, : len(r.ask.ids)] = r.ask.barpos
+        feed = {"idx": ids, "barpos": barpos, "pos": np.broadcast_to(np.arange(T), (n, T)).copy(),
+                "va": np.stack([r.va for r in rows]), "seqlens": np.array([len(r.ask.ids) - 1 for r in rows], np.int32),
+                "total": np.array(T, np.int32), "last": np.array([len(r.ask.ids) - 1 for r in rows], np.int64)}
+        empty = np.zeros((n, self.heads, 0, self.hd), np.float32)
+        for i in range(self.layers):
+            feed[f"past_k{i}"] = feed[f"past_v{i}"] = empty
+        self.calls += 1
+        logits, *cache = self.session.run(None, feed)  # a prompt's padding is past its last position
+        self._fit(max([T] + [r.cached for r in self.rows]))
+        for j, (i, r) in enumerate(zip(index, rows)):
+            t = len(r.ask.ids)
+            for layer in range(self.layers):
+                self._k[layer][i, :, :t] = cache[layer][j, :, :t]
+                self._v[layer][i, :, :t] = cache[self.layers + layer][j, :, :t]
+            r.cached = t
+        return logits  # type: ignore[no-any-return]
+
+    def _step(self, rows: list[_Row]) -> np.ndarray:
+        import onnxruntime as ort
+
+        n = len(rows)
+        ids = np.array([r.ask.ids[0] for r in rows], np.int64)[:, None]
+        barpos = np.array([r.ask.barpos[0] for r in rows], np.int64)[:, None]
+        start = np.array([r.ask.start for r in rows], np.int64)  # == each row's cached positions
+        self._fit(max(int(start.max()) + 1, max(r.cached for r in self.rows)))
+        b = self._binding
+        b.clear_binding_inputs()
+        b.clear_binding_outputs()
+        feed = {"idx": ids, "barpos": barpos, "pos": start[:, None], "va": np.stack([r.va for r in rows]),
+                "seqlens": start.astype(np.int32), "total": np.array(start.max() + 1, np.int32),
+                "last": np.zeros(n, np.int64)}  # held until the call is done: bound, not copied
+        for name, value in feed.items():
+            b.bind_cpu_input(name, value)
+        b.bind_output("logits", "cpu")
+        cache = [ort.OrtValue.ortvalue_from_numpy(buf[:n]) for buf in self._k + self._v]  # their memory
+        for i, value in enumerate(cache):
+            kind, layer = ("k", i) if i < self.layers else ("v", i - self.layers)
+            b.bind_ortvalue_input(f"past_{kind}{layer}", value)
+            b.bind_ortvalue_output(f"present_{kind}{layer}", value)
+        self.calls += 1
+        self.session.run_with_iobinding(b)
+        for j, r in enumerate(rows):
+            r.cached = int(start[j]) + 1
+        return b.get_outputs()[0].numpy()  # type: ignore[no-any-return]
 
 
 class BatchedLstm(_Batched):
@@ -403,9 +494,14 @@ class BatchedLstm(_Batched):
         return [r.job for r in done]
 
 
+ABC_GRAPHS = ("auto", "gqa", "slots")
+
+
 def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp32", threads: int = 1,
-                 prefer_gpu: bool = True, max_batch: int = 64) -> BatchedAbc | BatchedLstm:
-    """The shipped model ``name`` as a batched decoder (fp32 by default: see the module note)."""
+                 prefer_gpu: bool = True, max_batch: int = 64, graph: str = "auto") -> BatchedAbc | BatchedLstm:
+    """The shipped model ``name`` as a batched decoder (fp32 by default: see the module note).
+    ``graph`` (ABC only): ``gqa`` (fused attention; ``auto`` on the CPU), ``slots`` (``auto``
+    on CUDA)."""
     if name not in MODELS:
         raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
     if precision not in PRECISIONS:
@@ -413,13 +509,20 @@ def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp3
     folder = folder or weights_dir()
     card = load_card(name, folder)
     if name == "abc":
-        batched = card.get("batched")
-        if not batched or precision not in batched:
-            raise ModelError(f"model card {folder / 'abc.json'} names no batched {precision} graph: "
+        if graph not in ABC_GRAPHS:
+            raise ConfigError(f"graph must be one of {', '.join(ABC_GRAPHS)}, got {graph!r}")
+        if graph == "auto":  # the fused attention runs on the CUDA provider only at fp16
+            graph = "slots" if "CUDAExecutionProvider" in providers(prefer_gpu) else "gqa"
+        batched = card.get("batched") or {}
+        if graph == "gqa":
+            batched = batched.get("gqa") or {}
+        if precision not in batched:
+            raise ModelError(f"model card {folder / 'abc.json'} names no batched {graph} {precision} graph: "
                              "run `moodscore export`")
         session = _session(folder / batched[precision], threads, prefer_gpu)
         # the generator only lends its decoding loop, vocabulary and masks: no session of its own
-        return BatchedAbc(AbcGenerator(_NoBackend(), card), session, max_batch)
+        kind = GqaAbc if graph == "gqa" else BatchedAbc
+        return kind(AbcGenerator(_NoBackend(), card), session, max_batch)
     path = model_file(name, card, folder, precision)
     session = _session(path, threads, prefer_gpu)
     return BatchedLstm(LstmGenerator(_NoBackend(), card), session, max_batch)

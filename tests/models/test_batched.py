@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from moodscore.engine.template import controls
-from moodscore.models.batched import Job, load_batched
+from moodscore.errors import ConfigError
+from moodscore.models.batched import GqaAbc, Job, load_batched
 from moodscore.models.runtime import load_card, load_generator, weights_dir
 from moodscore.music import Meter
 
@@ -38,13 +39,16 @@ def _alone(name: str, jobs: list[Job]) -> list:
                                rng=np.random.default_rng(j.seed)) for j in jobs]
 
 
-@pytest.mark.parametrize("name", ["abc", "lstm"])
+MODELS = [("abc", "gqa"), ("abc", "slots"), ("lstm", "auto")]  # the ABC's CPU and CUDA graphs, run here
+
+
+@pytest.mark.parametrize("name,graph", MODELS)
 @pytest.mark.parametrize("max_batch", [64, 5])
-def test_a_phrase_decoded_in_a_batch_has_the_notes_it_has_alone(name, max_batch):
+def test_a_phrase_decoded_in_a_batch_has_the_notes_it_has_alone(name, graph, max_batch):
     # max_batch 5: rows join as others finish, so the batch holds rows at many positions
     jobs = _jobs(name, 24, seed=max_batch)
     alone = _alone(name, jobs)
-    batched = load_batched(name, max_batch=max_batch)
+    batched = load_batched(name, max_batch=max_batch, graph=graph)
     batched.run(jobs)
     assert [j.error for j in jobs] == [None] * len(jobs)
     for job, phrase in zip(jobs, alone):
@@ -72,12 +76,13 @@ def test_abc_rows_drawn_together_draw_what_each_row_draws_on_its_own():
     assert together.calls == each.calls
 
 
-def test_abc_rows_that_run_out_of_positions_restart_as_alone():
+@pytest.mark.parametrize("graph", ["gqa", "slots"])
+def test_abc_rows_that_run_out_of_positions_restart_as_alone(graph):
     jobs = _jobs("abc", 6, seed=3)
     for j in jobs:
         j.bars = 14  # longer than the model's positions hold beside the prompt: a restart
     alone = _alone("abc", jobs)
-    load_batched("abc").run(jobs)
+    load_batched("abc", graph=graph).run(jobs)
     assert [j.phrase.notes for j in jobs] == [p.notes for p in alone]  # type: ignore[union-attr]
 
 
@@ -91,15 +96,23 @@ def test_a_bad_request_fails_alone():
     assert jobs[0].phrase is not None and jobs[3].phrase is not None
 
 
-def test_batched_graphs_are_small_and_share_the_single_graphs_weights():
+@pytest.mark.parametrize("graph", ["gqa", "slots"])
+def test_batched_graphs_are_small_and_share_the_single_graphs_weights(graph):
     card = load_card("abc")
+    graphs = card["batched"]["gqa"] if graph == "gqa" else card["batched"]
     for precision in ("fp32", "int8"):
-        path = weights_dir() / card["batched"][precision]
+        path = weights_dir() / graphs[precision]
         assert path.stat().st_size < 200_000  # the weights stay in abc.onnx / abc.int8.onnx
-    int8 = load_batched("abc", precision="int8")
+    int8 = load_batched("abc", precision="int8", graph=graph)
     jobs = _jobs("abc", 3, seed=5)
     int8.run(jobs)
     assert all(j.phrase is not None and j.phrase.bars == j.bars for j in jobs)
+
+
+def test_the_cpu_gets_the_fused_attention_graph_and_a_bad_graph_name_is_refused():
+    assert isinstance(load_batched("abc", prefer_gpu=False), GqaAbc)
+    with pytest.raises(ConfigError, match="graph must be one of auto, gqa, slots"):
+        load_batched("abc", graph="paged")
 
 
 def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
@@ -110,17 +123,17 @@ def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
     for name in ("abc.onnx", "abc.int8.onnx", "abc.json"):
         shutil.copy(weights_dir() / name, tmp_path / name)
     export_abc_batched(weights_dir() / "abc.pt", tmp_path)
-    for name in ("abc.batch.onnx", "abc.batch.int8.onnx"):
+    for name in ("abc.batch.onnx", "abc.batch.int8.onnx", "abc.batch.gqa.onnx", "abc.batch.gqa.int8.onnx"):
         assert (tmp_path / name).read_bytes() == (weights_dir() / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("name", ["abc", "lstm"])
-def test_urgent_rows_step_alone_first_and_keep_their_notes(name):
+@pytest.mark.parametrize("name,graph", MODELS)
+def test_urgent_rows_step_alone_first_and_keep_their_notes(name, graph):
     jobs = _jobs(name, 12, seed=7)
     alone = _alone(name, jobs)
     for i, job in enumerate(jobs):
         job.deadline = 10.0 * (i % 4)  # rows due at 0, 10, 20, 30
-    batched = load_batched(name, max_batch=12)
+    batched = load_batched(name, max_batch=12, graph=graph)
     for job in jobs:
         batched.admit(job)
     order = []
