@@ -153,12 +153,13 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     late = sum(s.late for s in sessions)
     phrases = sum(s.phrases for s in sessions)
     leads = np.array([x for s in sessions for x in s.leads]) if phrases else np.zeros(1)
-    lag = np.array(core.lags) * 1000 if core.lags else np.zeros(1)
+    lags = core.lags
     # late phrases are reported, not counted against: a bar-mode rewrite asked for just before its
     # bar line is late by design and its material starts one bar later (no bar goes without)
-    ok = misses == 0 and float(np.percentile(lag, 99)) <= tick_slack
+    tick_p99 = lags.percentile(99) * 1000
+    ok = misses == 0 and tick_p99 <= tick_slack
     return Held(n, bpm, seconds, misses, late, phrases, float(np.percentile(leads, 50)),
-                float(np.percentile(leads, 1)), float(np.percentile(lag, 99)), float(lag.max()),
+                float(np.percentile(leads, 1)), tick_p99, lags.max * 1000,
                 cpu / wall / n * 1000, worker.cpu / max(cpu, 1e-9), (rss_all - rss0) * 1024 / n, float(np.mean(worker.batch_rows or [0])), ok)
 
 

@@ -126,3 +126,20 @@ def test_a_session_names_a_built_in_style_or_is_refused_with_the_list() -> None:
     assert session_style("orchestral").name == "orchestral"
     with pytest.raises(ConfigError, match="style must be one of default, .*orchestral.*, got 'jazz'"):
         session_style("jazz")
+
+
+def test_the_wait_histogram_keeps_every_wait_in_its_percentiles():
+    from moodscore.host.core import LagHistogram
+
+    waits = np.random.default_rng(0).exponential(0.004, 50_000)
+    waits[:100] = 0.5  # the first outputs' long waits: the old deque of the last 20,000 dropped them
+    h = LagHistogram()
+    for w in waits:
+        h.add(float(w))
+    assert len(h) == 50_000 and h.max == 0.5
+    for q in (50, 99, 99.9):
+        assert abs(h.percentile(q) - np.percentile(waits, q)) <= LagHistogram.BIN
+    assert h.percentile(99.9) > 0.02  # the early half-second waits count
+    assert LagHistogram().percentile(99) == 0.0
+    h.add(5.0)  # beyond the last bin: the largest wait
+    assert h.percentile(100) == 5.0
