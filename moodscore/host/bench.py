@@ -36,7 +36,7 @@ import numpy as np
 from ..engine.protocol import TempoMessage, VAMessage
 from ..engine.template import Template, controls
 from ..models.batched import Job, load_batched
-from ..models.runtime import load_generator
+from ..models.runtime import load_generator, providers
 from ..music import Meter
 from .core import HostCore, HostLimits, HostSession
 from .worker import GenerationWorker
@@ -66,9 +66,11 @@ def _jobs(name: str, n: int, seed: int = 0) -> list[Job]:
     return jobs
 
 
-def throughput(name: str, precision: str, batch: int, *, device: str = "cpu", rounds: int = 1) -> float:
+def throughput(name: str, precision: str, batch: int, *, device: str = "cpu", rounds: int = 1,
+               graph: str = "auto") -> float:
     """Phrases a second decoding ``batch`` phrases at once, ``rounds`` times."""
-    model = load_batched(name, precision=precision, max_batch=batch, prefer_gpu=device == "cuda")
+    model = load_batched(name, precision=precision, max_batch=batch, prefer_gpu=device == "cuda",
+                         graph=graph if name == "abc" else "auto")
     model.run(_jobs(name, min(batch, 4), seed=99))  # warm up
     jobs = _jobs(name, batch * rounds, seed=batch)
     start = time.perf_counter()
@@ -195,19 +197,23 @@ def _search(attempt: Callable[[int], bool], start: int, counts: list[int] | None
 
 def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: str = "fp32",
         model: str = "abc", max_batch: int = 64, device: str = "cpu", batches: tuple[int, ...] = BATCHES,
-        start: int = 100) -> int:
-    """Print the table; return the sessions held per core (the smaller of the two tempos)."""
+        start: int = 100, graph: str = "auto") -> int:
+    """Print the table; return the sessions held per core (the smaller of the two tempos).
+    ``graph``: the ABC's batched graph (:data:`~moodscore.models.batched.ABC_GRAPHS`)."""
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     logging.getLogger("moodscore.engine.conductor").setLevel(logging.ERROR)  # misses are counted
-    print(f"moodscore bench sessions: {model}, {precision}, max batch {max_batch}, device {device}, "
+    if graph == "auto":
+        graph = "slots" if "CUDAExecutionProvider" in providers(device == "cuda") else "gqa"
+    print(f"moodscore bench sessions: {model}, {precision}, {graph} graph, max batch {max_batch}, device {device}, "
           f"cores {affinity} ({'one core' if len(affinity) == 1 else 'pin it: taskset -c 1'}), "
           f"load average {os.getloadavg()[0]:.1f}")
     print("\nphrases/s (4 bars each) against batch size")
     print("   batch " + "".join(f"{b:>8d}" for b in batches))
     for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32")):
-        rates = [throughput(name, prec, b, device=device) for b in batches]
+        rates = [throughput(name, prec, b, device=device, graph=graph) for b in batches]
         print(f"{name:>4} {prec:<4}" + "".join(f"{r:8.0f}" for r in rates), flush=True)
-    models = {model: load_batched(model, precision=precision, max_batch=max_batch, prefer_gpu=device == "cuda")}
+    models = {model: load_batched(model, precision=precision, max_batch=max_batch, prefer_gpu=device == "cuda",
+                                  graph=graph if model == "abc" else "auto")}
     models[model].run(_jobs(model, max_batch))  # a full batch first: its buffers are the models' cost
     print(f"\nsessions held in real time for {minutes:g} min each, after all joined. cpu: ms per second of music "
           "per session (gen: the generation worker's share); rss: KB per session beyond the models and a "
