@@ -307,13 +307,8 @@ class BatchedAbc(_Batched):
 
     def _prefill(self, index: list[int]) -> np.ndarray:
         rows = [self.rows[i] for i in index]
-        T = max(len(r.ask.ids) for r in rows)
-        n = len(rows)
-        ids = np.zeros((n, T), np.int64)
-        barpos = np.zeros((n, T), np.int64)
-        for j, r in enumerate(rows):
-            ids[j, : len(r.ask.ids)] = r.ask.ids
-            barpos[j, : len(r.ask.ids)] = r.ask.barpos
+        ids, barpos = _prompts(rows)
+        n, T = ids.shape
         logits, new_k, new_v = self._feed(
             n, ids, barpos, np.broadcast_to(np.arange(T), (n, T)).copy(), np.stack([r.va for r in rows]),
             np.zeros((n, 0), bool), np.array([len(r.ask.ids) - 1 for r in rows], np.int64), 0)
@@ -389,13 +384,8 @@ class GqaAbc(BatchedAbc):
 
     def _prefill(self, index: list[int]) -> np.ndarray:
         rows = [self.rows[i] for i in index]
-        T = max(len(r.ask.ids) for r in rows)
-        n = len(rows)
-        ids = np.zeros((n, T), np.int64)
-        barpos = np.zeros((n, T), np.int64)
-        for j, r in enumerate(rows):
-            ids[j, : len(r.ask.ids)] = r.ask.ids
-            barpos[j, : len(r.ask.ids)] = r.ask.barpos
+        ids, barpos = _prompts(rows)
+        n, T = ids.shape
         feed = {"idx": ids, "barpos": barpos, "pos": np.broadcast_to(np.arange(T), (n, T)).copy(),
                 "va": np.stack([r.va for r in rows]), "seqlens": np.array([len(r.ask.ids) - 1 for r in rows], np.int32),
                 "total": np.array(T, np.int32), "last": np.array([len(r.ask.ids) - 1 for r in rows], np.int64)}
@@ -440,6 +430,17 @@ class GqaAbc(BatchedAbc):
         for j, r in enumerate(rows):
             r.cached = int(start[j]) + 1
         return b.get_outputs()[0].numpy()  # type: ignore[no-any-return]
+
+
+def _prompts(rows: list[_Row]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' prompts, right-padded with zeros to the longest: ids and bar positions (n, T)."""
+    T = max(len(r.ask.ids) for r in rows)
+    ids = np.zeros((len(rows), T), np.int64)
+    barpos = np.zeros((len(rows), T), np.int64)
+    for j, r in enumerate(rows):
+        ids[j, : len(r.ask.ids)] = r.ask.ids
+        barpos[j, : len(r.ask.ids)] = r.ask.barpos
+    return ids, barpos
 
 
 class BatchedLstm(_Batched):
