@@ -35,8 +35,8 @@ import numpy as np
 
 from ..engine.protocol import TempoMessage, VAMessage
 from ..engine.template import Template, controls
-from ..models.batched import Job, load_batched
-from ..models.runtime import load_generator, providers
+from ..models.batched import Job, abc_graph, load_batched
+from ..models.runtime import load_generator
 from ..music import Meter
 from .core import HostCore, HostLimits, HostSession
 from .worker import GenerationWorker
@@ -199,11 +199,10 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
         model: str = "abc", max_batch: int = 64, device: str = "cpu", batches: tuple[int, ...] = BATCHES,
         start: int = 100, graph: str = "auto") -> int:
     """Print the table; return the sessions held per core (the smaller of the two tempos).
-    ``graph``: the ABC's batched graph (:data:`~moodscore.models.batched.ABC_GRAPHS`)."""
+    ``graph``: the ABC's batched graph (:func:`~moodscore.models.batched.abc_graph`)."""
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     logging.getLogger("moodscore.engine.conductor").setLevel(logging.ERROR)  # misses are counted
-    if graph == "auto":
-        graph = "slots" if "CUDAExecutionProvider" in providers(device == "cuda") else "gqa"
+    graph = abc_graph(graph, device == "cuda")
     print(f"moodscore bench sessions: {model}, {precision}, {graph} graph, max batch {max_batch}, device {device}, "
           f"cores {affinity} ({'one core' if len(affinity) == 1 else 'pin it: taskset -c 1'}), "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -21,7 +21,7 @@ notes as decoded alone with the same seed (the test holds this for both models).
 graphs quantize activations per call over the whole batch, so at int8 that holds only alone.
 
 Public API: :class:`Job`, :class:`BatchedAbc`, :class:`GqaAbc`, :class:`BatchedLstm`,
-:func:`load_batched`, ``ABC_GRAPHS``.
+:func:`load_batched`, :func:`abc_graph`, ``ABC_GRAPHS``.
 """
 from __future__ import annotations
 
@@ -257,13 +257,12 @@ class BatchedAbc(_Batched):
         self._side = side
         rows = min(size, self._k[0].shape[0], len(self.rows)) if self._k else 0  # the rest hold no row
         keep = min(cap, self.cap, max((r.cached for r in self.rows), default=0))
+        kept = np.s_[:rows, :, :keep]  # a row's cached positions: the third axis of values
         for new, old in zip(k, self._k):
-            if self.keys_transposed:
-                new[:rows, :, :, :keep] = old[:rows, :, :, :keep]
-            else:
-                new[:rows, :, :keep] = old[:rows, :, :keep]
+            at = np.s_[:rows, :, :, :keep] if self.keys_transposed else kept
+            new[at] = old[at]
         for new, old in zip(v, self._v):
-            new[:rows, :, :keep] = old[:rows, :, :keep]
+            new[kept] = old[kept]
         self._k, self._v, self.cap = k, v, cap
 
     def _fit(self, need: int) -> None:
@@ -410,7 +409,7 @@ class GqaAbc(BatchedAbc):
         ids = np.array([r.ask.ids[0] for r in rows], np.int64)[:, None]
         barpos = np.array([r.ask.barpos[0] for r in rows], np.int64)[:, None]
         start = np.array([r.ask.start for r in rows], np.int64)  # == each row's cached positions
-        self._fit(max(int(start.max()) + 1, max(r.cached for r in self.rows)))
+        self._fit(int(start.max()) + 1)  # grow only: every other row's cache already fits
         b = self._binding
         b.clear_binding_inputs()
         b.clear_binding_outputs()
@@ -498,6 +497,16 @@ class BatchedLstm(_Batched):
 ABC_GRAPHS = ("auto", "gqa", "slots")
 
 
+def abc_graph(graph: str, prefer_gpu: bool) -> str:
+    """The ABC's batched graph ``graph`` names: ``auto`` is ``slots`` exactly where the CUDA
+    provider runs it (the fused attention runs there only at fp16), else ``gqa``."""
+    if graph not in ABC_GRAPHS:
+        raise ConfigError(f"graph must be one of {', '.join(ABC_GRAPHS)}, got {graph!r}")
+    if graph == "auto":
+        return "slots" if "CUDAExecutionProvider" in providers(prefer_gpu) else "gqa"
+    return graph
+
+
 def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp32", threads: int = 1,
                  prefer_gpu: bool = True, max_batch: int = 64, graph: str = "auto") -> BatchedAbc | BatchedLstm:
     """The shipped model ``name`` as a batched decoder (fp32 by default: see the module note).
@@ -510,10 +519,7 @@ def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp3
     folder = folder or weights_dir()
     card = load_card(name, folder)
     if name == "abc":
-        if graph not in ABC_GRAPHS:
-            raise ConfigError(f"graph must be one of {', '.join(ABC_GRAPHS)}, got {graph!r}")
-        if graph == "auto":  # the fused attention runs on the CUDA provider only at fp16
-            graph = "slots" if "CUDAExecutionProvider" in providers(prefer_gpu) else "gqa"
+        graph = abc_graph(graph, prefer_gpu)
         batched = card.get("batched") or {}
         if graph == "gqa":
             batched = batched.get("gqa") or {}

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 
 from support import Engine, ServerProcess, free_port, wait_until
-from test_serve_audio import (PLEASANT_CALM, RATE, best_lag, highpass, judge_onsets, match_onsets, read_wav,
-                              timeline)
+from test_serve_audio import (PLEASANT_CALM, RATE, best_lag, highpass, judge_onsets, match_onsets, playing_span,
+                              read_wav, timeline)
 from test_serve_audio import record as record_ports
 
 if TYPE_CHECKING:
@@ -164,13 +164,7 @@ def test_notes_fall_where_the_engine_played_them_through_the_bundled_path(jack_s
     zero = file_zero_near(events, [e["time"] for _, e in engine.of("bar")],
                           recording_from - latency + 0.1 + lag / RATE)
 
-    def rec_at(t_engine: float) -> int:
-        return round((t_engine - zero) * RATE) + lag
-
-    start, end = max(0, lag), rec_at(stopped)
-    assert end + RATE < len(audio), ("the recording ended before the stop", end, lag, zero)
-    peaks = [int(np.abs(audio[i:i + RATE // 2]).max()) for i in range(start, end - RATE // 2, RATE // 2)]
-    assert len(peaks) >= 10 and min(peaks) > 300, peaks
+    rec_at, start, end, peaks = playing_span(audio, zero, lag, stopped)
 
     found, lag = match_onsets(rec_hp, ref_hp, events, lag, start, end)
     signed = [ms for ms, c in found if c >= 0.9]  # in time order

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,6 +127,23 @@ def judge_onsets(signed: list[float], xruns: int) -> list[list[float]]:
     return sides(k)
 
 
+def playing_span(audio: np.ndarray, zero: float, lag: int, stopped: float
+                 ) -> tuple[Callable[[float], int], int, int, list[int]]:
+    """Where the engine's playing lies in the recording: ``rec_at`` (an engine time to its
+    recording sample: ``zero`` is the MIDI record's start in engine time, ``lag`` the recording's
+    offset from the reference render), the samples from the recording's start to the stop, and
+    the peak of every half second between them. Asserts the recording goes on past the stop and
+    sounds in every half second while playing."""
+    def rec_at(t_engine: float) -> int:
+        return round((t_engine - zero) * RATE) + lag
+
+    start, end = max(0, lag), rec_at(stopped)
+    assert end + RATE < len(audio), ("the recording ended before the stop; record longer", end, lag, zero)
+    peaks = [int(np.abs(audio[i:i + RATE // 2]).max()) for i in range(start, end - RATE // 2, RATE // 2)]
+    assert len(peaks) >= 10 and min(peaks) > 300, peaks
+    return rec_at, start, end, peaks
+
+
 def render(events: list[tuple[float, mido.Message]], seconds: float) -> np.ndarray:
     player = BlockPlayer(SoundFontSynth(rate=RATE))
     for t, msg in events:
@@ -217,14 +235,7 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     # to the clocks here: jack_rec starts, connects its ports, then records)
     lag = best_lag(rec_hp, ref_hp)
 
-    def rec_at(t_engine: float) -> int:
-        return round((t_engine - zero) * RATE) + lag
-
-    start, end = max(0, lag), rec_at(stopped)
-    assert end + RATE < len(audio), ("the recording ended before the stop; record longer", end, lag, zero)
-    # sound while playing: every half second between the start of the recording and the stop
-    peaks = [int(np.abs(audio[i:i + RATE // 2]).max()) for i in range(start, end - RATE // 2, RATE // 2)]
-    assert len(peaks) >= 10 and min(peaks) > 300, peaks
+    rec_at, start, end, peaks = playing_span(audio, zero, lag, stopped)
 
     found, lag = match_onsets(rec_hp, ref_hp, events, lag, start, end)
     stretches = judge_onsets([ms for ms, c in found if c >= 0.9], jack_server.xruns() - xruns)
