@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .. import arranger
 from ..arranger.styles import Style, builtin, default_style
@@ -48,8 +49,9 @@ MELODY_CHANNEL, STINGER_CHANNEL = 0, 3
 CONTENT_CHANGE = 0.2  # a VA move this large (per axis) asks for new material
 
 
-@dataclass(frozen=True)
-class MidiEvent:
+class MidiEvent(NamedTuple):
+    """One timed MIDI message (a named tuple: the engine makes one for every note on and off)."""
+
     time: float
     kind: str  # note_on | note_off | program_change | control_change
     channel: int
@@ -110,6 +112,7 @@ class Conductor:
         # (phrase, start bar, style, mood) -> (phrase, performed, chords, notes by role so far)
         self._arranged: dict[tuple, tuple[Phrase, Phrase, list, dict[str, list[Note]]]] = {}
         self._melody_vel: dict[int, tuple[Phrase, list[float]]] = {}
+        self._by_unit: dict[int, tuple[list[Note], dict[int, list[Note]]]] = {}  # see _unit_accomp
         self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
         self.set_transition(transition)
         self.mood = MoodState(default_glide=glide)
@@ -425,15 +428,30 @@ class Conductor:
                     velocity = max(1, min(127, round(played.velocity * factor)))
                     out += self._note(bar_beat + rel, n.duration,
                                       Note(played.pitch, played.start, played.duration, velocity, MELODY_CHANNEL))
-            for n in accomp.get(bar, []):
-                if lo <= n.start < hi:
-                    out += self._note(bar_beat + n.start, n.duration, n)
+            for n in self._unit_accomp(accomp.get(bar), pos):
+                out += self._note(bar_beat + n.start, n.duration, n)
         if self._stinger_queue and pos % self._beat_units() == 0:
             for name in self._stinger_queue:
                 for n in stinger_notes(name, ctl, self.template.tonic):
                     out += self._note(beat + n.start, n.duration, replace(n, channel=STINGER_CHANNEL))
             self._stinger_queue.clear()
         return out
+
+    def _unit_accomp(self, notes: list[Note] | None, pos: int) -> list[Note]:
+        """The notes of a bar's accompaniment that start in its eighth ``pos``, in their order
+        (each bar's notes are put by eighth once, not scanned for every eighth)."""
+        if not notes:
+            return []
+        cached = self._by_unit.get(id(notes))
+        if cached is None or cached[0] is not notes:
+            by_unit: dict[int, list[Note]] = {}
+            for n in notes:
+                if n.start >= 0:  # pos <= 2 * start < pos + 1, exactly: UNIT is a power of two
+                    by_unit.setdefault(int(n.start / UNIT), []).append(n)
+            if len(self._by_unit) > 8:
+                self._by_unit.clear()
+            cached = self._by_unit[id(notes)] = (notes, by_unit)
+        return cached[1].get(pos, [])
 
     def _note(self, start: float, duration: float, n: Note) -> list[MidiEvent]:
         on, off = self.clock.time_at(start), self.clock.time_at(start + duration * 0.95)
