@@ -104,7 +104,7 @@ class Conductor:
         self.themes = ThemePlan(theme)  # the motif that comes back (engine/theme.py)
         self._last_controls: tuple[tuple[float, float], Template, Controls] | None = None
         self._ending: int | None = None  # the cadence bar of a musical stop
-        self._ending_accomp: dict[int, list[Note]] = {}
+        self._ending_accomp: dict[int, list[tuple[float, Note]]] = {}
         self._heads: dict[int, tuple[int | None, Phrase | None]] = {}  # request -> (phrase index, head)
         self.style = style or default_style()
         self.styles = {**builtin(), self.style.name: self.style}  # what a style message may name
@@ -112,7 +112,7 @@ class Conductor:
         # (phrase, start bar, style, mood) -> (phrase, performed, chords, notes by role so far)
         self._arranged: dict[tuple, tuple[Phrase, Phrase, list, dict[str, list[Note]]]] = {}
         self._melody_vel: dict[int, tuple[Phrase, list[float]]] = {}
-        self._by_unit: dict[int, tuple[list[Note], dict[int, list[Note]]]] = {}  # see _unit_accomp
+        self._by_unit: dict[int, tuple[list, dict[int, list[tuple[float, Note]]]]] = {}  # see _unit_accomp
         self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
         self.set_transition(transition)
         self.mood = MoodState(default_glide=glide)
@@ -129,7 +129,8 @@ class Conductor:
         self._plans: dict[int, _Plan] = {}  # bar -> plan
         self._last_phrase: Phrase | None = None
         self._phrase_mood: dict[int, tuple[float, float, str]] = {}  # first bar -> mood asked
-        self._accomp: dict[int, list[Note]] = {}  # bar -> accompaniment notes (bar-relative)
+        # bar -> its accompaniment: (onset in beats from the bar line, note), in order of onset
+        self._accomp: dict[int, list[tuple[float, Note]]] = {}
         self._stinger_at = -1e9
         self._stinger_queue: list[str] = []
         self._program: dict[int, int] = {}
@@ -428,8 +429,8 @@ class Conductor:
                     velocity = max(1, min(127, round(played.velocity * factor)))
                     out += self._note(bar_beat + rel, n.duration,
                                       Note(played.pitch, played.start, played.duration, velocity, MELODY_CHANNEL))
-            for n in self._unit_accomp(accomp.get(bar), pos):
-                out += self._note(bar_beat + n.start, n.duration, n)
+            for rel, n in self._unit_accomp(accomp.get(bar), pos):
+                out += self._note(bar_beat + rel, n.duration, n)
         if self._stinger_queue and pos % self._beat_units() == 0:
             for name in self._stinger_queue:
                 for n in stinger_notes(name, ctl, self.template.tonic):
@@ -437,17 +438,17 @@ class Conductor:
             self._stinger_queue.clear()
         return out
 
-    def _unit_accomp(self, notes: list[Note] | None, pos: int) -> list[Note]:
+    def _unit_accomp(self, notes: list[tuple[float, Note]] | None, pos: int) -> list[tuple[float, Note]]:
         """The notes of a bar's accompaniment that start in its eighth ``pos``, in their order
         (each bar's notes are put by eighth once, not scanned for every eighth)."""
         if not notes:
             return []
         cached = self._by_unit.get(id(notes))
         if cached is None or cached[0] is not notes:
-            by_unit: dict[int, list[Note]] = {}
-            for n in notes:
-                if n.start >= 0:  # pos <= 2 * start < pos + 1, exactly: UNIT is a power of two
-                    by_unit.setdefault(int(n.start / UNIT), []).append(n)
+            by_unit: dict[int, list[tuple[float, Note]]] = {}
+            for item in notes:
+                if item[0] >= 0:  # pos <= 2 * onset < pos + 1, exactly: UNIT is a power of two
+                    by_unit.setdefault(int(item[0] / UNIT), []).append(item)
             if len(self._by_unit) > 8:
                 self._by_unit.clear()
             cached = self._by_unit[id(notes)] = (notes, by_unit)
@@ -468,7 +469,7 @@ class Conductor:
             played = perform(closing, ctl, self.template.tonic)
             notes = ending_accompaniment(played, ctl, seed=self.seed + bar)
             beats = self.meter.beats
-            self._ending_accomp = {bar + j: [replace(n, start=n.start - j * beats) for n in notes
+            self._ending_accomp = {bar + j: [(n.start - j * beats, n) for n in notes
                                              if j * beats <= n.start < (j + 1) * beats] for j in range(2)}
             plan = self._plans[bar]
         if plan is None:
@@ -477,11 +478,10 @@ class Conductor:
         first_of_phrase = bar % self.phrase_bars == 0
         if first_of_phrase and self._ending is None:  # ask for the following phrase now: one phrase ahead
             self._request(bar + self.phrase_bars, self.phrase_bars, plan.phrase)
-        performed = perform(plan.phrase, ctl, self.template.tonic)
         if self._ending is not None and bar >= self._ending:
             self._accomp[bar] = self._ending_accomp.get(bar, [])
         else:
-            self._accomp[bar] = self._bar_accomp(plan, ctl, bar, t, performed)
+            self._accomp[bar] = self._bar_accomp(plan, ctl, bar, t)
         for old in [b for b in self._accomp if b < bar - 1]:
             del self._accomp[old]
         for old in [b for b in self._plans if b < bar - self.phrase_bars]:
@@ -494,6 +494,7 @@ class Conductor:
                                 "time": round(t, 6)}))
         if first_of_phrase or plan.index == 0:
             factors = self._melody_factors(plan.phrase)  # the velocities the notes are played at
+            performed = perform(plan.phrase, ctl, self.template.tonic)
             performed_notes = [{"pitch": n.pitch, "start": n.start, "duration": n.duration,
                                 "velocity": max(1, min(127, round(n.velocity * f))), "channel": MELODY_CHANNEL}
                                for n, f in zip(performed.notes, factors)]
@@ -505,8 +506,7 @@ class Conductor:
                                     "mood": list(plan.mood) if plan.mood else None}))
         return out
 
-    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, t: float,
-                    performed: Phrase | None = None) -> list[Note]:
+    def _bar_accomp(self, plan: _Plan, ctl: Controls, bar: int, t: float) -> list[tuple[float, Note]]:
         """The accompaniment of one bar (times from the bar start): the phrase arranged for the
         mood now, in the layers the intensity at this bar line keeps."""
         start = bar - plan.index  # the bar the phrase began on
@@ -515,7 +515,7 @@ class Conductor:
         seed, index = self.seed + start, start // self.phrase_bars
         cached = self._arranged.get(key)
         if cached is None or cached[0] is not plan.phrase:
-            performed = performed or perform(plan.phrase, ctl, self.template.tonic)
+            performed = perform(plan.phrase, ctl, self.template.tonic)
             chords = arranger.harmony_for(performed, ctl, seed=seed, style=self.style, phrase_index=index)
             if len(self._arranged) > 16:
                 self._arranged.clear()
@@ -529,9 +529,10 @@ class Conductor:
             written.update(arranger.arrange_parts(cached[1], ctl, seed=seed, style=self.style,
                                                   phrase_index=index, roles=missing, chords=cached[2]))
         lo, hi = plan.index * self.meter.beats, (plan.index + 1) * self.meter.beats
-        notes = [Note(n.pitch, n.start - lo, n.duration, n.velocity, n.channel)
-                 for role in arranger.ACCOMPANIMENT if role in roles for n in written[role] if lo <= n.start < hi]
-        return sorted(notes, key=lambda n: (n.start, n.channel, n.pitch))
+        # onsets from the bar line: exact (lo is a whole number of beats no greater than the onset)
+        notes = [(n.start - lo, n) for role in arranger.ACCOMPANIMENT if role in roles
+                 for n in written[role] if lo <= n.start < hi]
+        return sorted(notes, key=lambda item: (item[0], item[1].channel, item[1].pitch))
 
     def _bar_melody(self, plan: _Plan) -> list[int]:
         """Which of ``plan``'s phrase notes start in its bar, by the test :meth:`_schedule_unit`

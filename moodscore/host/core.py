@@ -57,6 +57,7 @@ Send = Callable[[str], None]
 # MIDI status bytes by the conductor's event kinds (a table, so no mido object per message)
 STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_change": 0xC0}
 ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
+_ALL_NOTES_OFF_TEXT = [",".join(map(str, m)) for m in ALL_NOTES_OFF]  # as _midi takes them
 ADVANCE_BUDGET = 0.005  # seconds of one tick's session advances (see HostCore.tick)
 
 
@@ -153,7 +154,7 @@ class HostSession:
     def flush(self, now: float) -> None:
         """Send what is due: the MIDI messages of one time as one ``midi`` event, and the beat and
         bar events, in time order."""
-        data: list[list[int]] = []
+        data: list[str] = []  # each message's bytes as JSON writes them: "144,60,90"
         at = 0.0
         pending, sounding, pop = self.pending, self.sounding, heapq.heappop
         while pending and pending[0][0] <= now:
@@ -166,10 +167,10 @@ class HostSession:
                 kind = item.kind
                 status = STATUS[kind] | item.channel
                 if kind == "note_on":
-                    data.append([status, item.data1, item.data2])
+                    data.append(f"{status},{item.data1},{item.data2}")
                     sounding[(item.channel, item.data1)] += 1
                 elif kind == "note_off":
-                    data.append([status, item.data1, item.data2])
+                    data.append(f"{status},{item.data1},{item.data2}")
                     key = (item.channel, item.data1)
                     left = sounding[key] - 1
                     if left > 0:
@@ -177,8 +178,8 @@ class HostSession:
                     else:
                         sounding.pop(key, None)
                 else:
-                    data.append([status, item.data1] if kind == "program_change"
-                                else [status, item.data1, item.data2])
+                    data.append(f"{status},{item.data1}" if kind == "program_change"
+                                else f"{status},{item.data1},{item.data2}")
             else:  # trusted internal dicts: plain JSON, no validation on the hot path
                 if data:
                     self._midi(at, data)
@@ -187,16 +188,17 @@ class HostSession:
         if data:
             self._midi(at, data)
 
-    def _midi(self, at: float, data: list[list[int]]) -> None:
+    def _midi(self, at: float, data: list[str]) -> None:
         # the text json.dumps(..., separators=(",", ":")) writes, without its encoder: ints and one
-        # float (repr, as json writes it) are all there is, and this runs for every due message
-        body = "[" + "],[".join(",".join(map(str, m)) for m in data) + "]" if data else ""
+        # float (repr, as json writes it) are all there is, and this runs for every due message;
+        # ``data`` holds each message's ints joined by commas
+        body = "[" + "],[".join(data) + "]" if data else ""
         self.send(f'{{"type":"midi","time":{round(at, 6)!r},"data":[{body}]}}')
 
     def panic(self, now: float) -> None:
         self.pending.clear()
         self.sounding.clear()
-        self._midi(now, ALL_NOTES_OFF)
+        self._midi(now, _ALL_NOTES_OFF_TEXT)
 
     # -- figures -------------------------------------------------------------------------------
     def stats(self) -> str:
@@ -220,7 +222,7 @@ class LagHistogram:
     BINS = 20_000
 
     def __init__(self) -> None:
-        self.counts = np.zeros(self.BINS + 1, np.int64)
+        self.counts = [0] * (self.BINS + 1)  # a list: one increment per due output, cheaper than numpy's
         self.n = 0
         self.max = 0.0
 
@@ -236,7 +238,7 @@ class LagHistogram:
         """Seconds: the upper edge of the bin the ``q``-th percentile falls in (0 with no waits)."""
         if not self.n:
             return 0.0
-        rank = int(np.searchsorted(np.cumsum(self.counts), q / 100 * self.n))
+        rank = int(np.searchsorted(np.cumsum(np.array(self.counts, np.int64)), q / 100 * self.n))
         return min((rank + 1) * self.BIN, self.max) if rank < self.BINS else self.max
 
 
