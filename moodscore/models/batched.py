@@ -450,6 +450,8 @@ class BatchedLstm(_Batched):
         self.generator, self.session = generator, session
         c = generator.card["config"]
         self.layers, self.hidden = c["layers"], c["hidden"]
+        # the last call's rows and their state out (and moods in), for the next call of the same rows
+        self._last: tuple[list[_Row], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _loop(self, job: Job, rng: np.random.Generator
               ) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
@@ -464,13 +466,22 @@ class BatchedLstm(_Batched):
     def prefilling(self) -> bool:
         return any(r.extra["fresh"] for r in self.rows[: self.active])
 
+    def _remove(self, row: _Row) -> None:
+        self._last = None  # the rows change: nothing of a finished or dropped job is kept
+        super()._remove(row)
+
     def _call(self, rows: list[_Row]) -> None:
         notes = np.stack([r.ask for r in rows])  # (n, T, 3): all of one length
-        h = np.stack([r.extra["h"] for r in rows], axis=1)
-        c = np.stack([r.extra["c"] for r in rows], axis=1)
-        logits, timing, h, c = self.session.run(None, {
-            "notes": notes, "va": np.stack([r.va for r in rows]), "h": h, "c": c})
+        last = self._last
+        if last is not None and len(last[0]) == len(rows) and all(a is b for a, b in zip(last[0], rows)):
+            h, c, va = last[1], last[2], last[3]  # the rows of the last call, in its order: its state as is
+        else:
+            h = np.stack([r.extra["h"] for r in rows], axis=1)
+            c = np.stack([r.extra["c"] for r in rows], axis=1)
+            va = np.stack([r.va for r in rows])
+        logits, timing, h, c = self.session.run(None, {"notes": notes, "va": va, "h": h, "c": c})
         self.calls += 1
+        self._last = (list(rows), h, c, va)
         for j, r in enumerate(rows):
             r.extra.update(h=h[:, j], c=c[:, j], fresh=False, out=(logits[j, -1], timing[j, -1]))
 

@@ -17,6 +17,7 @@ so that one loop serves both a single backend and the batched worker.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import os
 from collections.abc import Generator
@@ -297,19 +298,26 @@ class OrtLstmBackend:
         return logits[0, -1], timing[0, -1]
 
 
-_GRID = np.array(sorted(d for d in DURATIONS if d % 2 == 0))  # sixteenths and longer: even ticks
+_GRID = sorted(d for d in DURATIONS if d % 2 == 0)  # sixteenths and longer: even ticks
+
+
+def _longest(limit: float) -> int:
+    """The longest grid length of at most ``limit`` ticks (``limit`` >= 2)."""
+    return _GRID[bisect.bisect_right(_GRID, limit) - 1]
 
 
 def _quantize(beats: float, limit: int, rng: np.random.Generator) -> int:
     """A grid length in ticks, at most ``limit`` (>= 2), by stochastic rounding: between the two
     grid lengths around the prediction, the nearer is likelier. A regression head predicts a
-    mean; rounding it always the same way would turn every rhythm into running eighths."""
-    ok = _GRID[_GRID <= limit]
+    mean; rounding it always the same way would turn every rhythm into running eighths.
+    (Python's bisect on a list of ints: this runs twice per note of every row.)"""
+    ok = _GRID[: bisect.bisect_right(_GRID, limit)]
     x = beats * TICKS_PER_BEAT
-    lower, upper = ok[ok <= x], ok[ok >= x]
-    if not len(lower) or not len(upper):
-        return int(ok[0] if not len(lower) else ok[-1])
-    lo, hi = int(lower[-1]), int(upper[0])
+    below = bisect.bisect_right(ok, x)  # ok[:below] <= x
+    above = bisect.bisect_left(ok, x)  # ok[above:] >= x
+    if not below or above == len(ok):
+        return ok[0] if not below else ok[-1]
+    lo, hi = ok[below - 1], ok[above]
     if lo == hi:
         return lo
     return hi if rng.random() < (x - lo) / (hi - lo) else lo
@@ -362,7 +370,7 @@ class LstmGenerator:
             if starts:  # the step counts from the previous onset; the first note opens the phrase
                 onset = starts[-1] + _quantize(float(timing[0]), end, rng)
                 gap = onset - starts[-1]  # monophonic: the previous note ends by this onset
-                lengths[-1] = min(lengths[-1], int(_GRID[_GRID <= gap].max()))
+                lengths[-1] = min(lengths[-1], _longest(gap))
             if onset >= end:
                 break
             bar_left = bar_ticks - onset % bar_ticks  # even: every grid length is even
