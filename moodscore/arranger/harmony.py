@@ -271,6 +271,7 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
     options = ["authentic"] if closes and "authentic" in cadences else list(cadences)
     best: tuple[float, list[_Cand], str, list[tuple[float, float]]] | None = None
     seen: dict[tuple[float, float], tuple[dict[int, float], float]] = {}  # slot -> melody weights
+    fits: dict[tuple[float, float], dict[tuple[frozenset[int], frozenset[int]], float]] = {}  # slot -> chord -> fit
     moves: dict[tuple[int, int], list[list[float]]] = {}
     ends: dict[str, tuple[list[_Cand], list[_Cand]]] = {}  # cadence -> (penultimate, final) pools
     for split_last, cadence in itertools.product((False,) if final_downbeat else (False, True), options):
@@ -300,8 +301,12 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
             else:
                 pool = vocab
             row = []
+            slot_fits = fits.setdefault(slots[k], {})  # a slot's fits, shared by the layouts that have it
             for c in pool:
-                s = _FIT_WEIGHT * _fit(c, *weights[k]) + c.prior
+                fit = slot_fits.get((c.pcs, c.clash))
+                if fit is None:
+                    fit = slot_fits[(c.pcs, c.clash)] = _fit(c, *weights[k])
+                s = _FIT_WEIGHT * fit + c.prior
                 if template and k < n - 2 and c.pcs == template[at[k]]:
                     s += _TEMPLATE_BONUS
                 if k == 0 and n > 2 and c.parsed.offset == 0 and c.parsed.function == "T":

@@ -68,11 +68,12 @@ def shape(notes: Sequence[Note], *, feel: Feel, bar_len: float, phrase_beats: fl
     chord_noise: dict[float, float] = {}  # one velocity deviation per onset: chords stay balanced
     at_onset: dict[float, tuple[float, float, float, float]] = {}  # what depends on the onset alone
     velocity_sd, timing_sd, swing, reach = humanise.velocity_sd, humanise.timing_sd, humanise.swing, feel.pulse * 0.45
+    gauss = rng.gauss
     for n in notes:
         t = n.start
         noise = chord_noise.get(t)
         if noise is None:
-            noise = chord_noise[t] = rng.gauss(0.0, velocity_sd)
+            noise = chord_noise[t] = gauss(0.0, velocity_sd)
         known = at_onset.get(t)
         if known is None:  # (dynamics, lay-back and swing, bar start, latest start)
             known = at_onset[t] = (dynamics(t, feel=feel, bar_len=bar_len, phrase_beats=phrase_beats, peak=peak),
@@ -80,7 +81,7 @@ def shape(notes: Sequence[Note], *, feel: Feel, bar_len: float, phrase_beats: fl
         factor, shift, bar_start, latest = known
         velocity = max(1, min(127, round(n.velocity * factor + noise)))
         if timing_sd > 0:
-            shift += rng.gauss(0.0, timing_sd)
+            shift += gauss(0.0, timing_sd)
         start = min(max(t + shift, bar_start), latest)
         end = t + n.duration
         out.append(Note(n.pitch, start, max(end - start, 0.02), velocity, n.channel))
