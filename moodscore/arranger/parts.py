@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..music import MODE_STEPS, Note, Phrase
 from .harmony import Chord
@@ -113,8 +114,15 @@ def rhythm(ctx: Context, voicings: Sequence[tuple[int, ...]], rng: random.Random
 
 
 def _near(pc: int, lo: int, hi: int, around: float) -> int:
-    options = [p for p in range(lo, hi + 1) if p % 12 == pc]
+    options = _with_class(pc, lo, hi)
     return min(options, key=lambda p: (abs(p - around), p)) if options else lo + (pc - lo) % 12
+
+
+@lru_cache(maxsize=4096)
+def _with_class(pc: int | frozenset[int], lo: int, hi: int) -> tuple[int, ...]:
+    """The pitches in [lo, hi] of pitch class ``pc`` (or of any of the classes ``pc`` holds)."""
+    classes = pc if isinstance(pc, frozenset) else frozenset((pc,))
+    return tuple(p for p in range(lo, hi + 1) if p % 12 in classes)
 
 
 def _step(pitch: int, direction: int, scale: tuple[int, ...]) -> int:
@@ -142,7 +150,7 @@ def bass(ctx: Context, rng: random.Random) -> list[Note]:
         target_pc = ctx.chords[i + 1].bass if i + 1 < len(ctx.chords) else ctx.phrase.tonic
         target = _near(target_pc, lo, hi, prev)
         pcs = chord.pitch_classes
-        chord_tones = [p for p in range(lo - 5, hi + 9) if p % 12 in pcs]
+        chord_tones = _with_class(pcs, lo - 5, hi + 8)
         if token == "R":
             pitch = root
         elif token in "53":  # the chord's fifth or third above the bass note (inversions too)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..music import Meter
 
@@ -195,6 +196,7 @@ def family_for(families: tuple[str, ...] | list[str], arousal: float) -> str:
     return families[max(0, min(len(families) - 1, i))]
 
 
+@lru_cache(maxsize=4096)
 def _bar_grid(grid: str, feel: Feel, offset: int = 0) -> str:
     """The reference grid laid over the bar's beats (cycled or cut one beat at a time)."""
     out = []
@@ -205,6 +207,12 @@ def _bar_grid(grid: str, feel: Feel, offset: int = 0) -> str:
 
 
 def _hits(grid: str, feel: Feel) -> list[Hit]:
+    return list(_grid_hits(grid, feel))
+
+
+@lru_cache(maxsize=4096)
+def _grid_hits(grid: str, feel: Feel) -> tuple[Hit, ...]:
+    """The hits of a bar's grid (worked out once per grid and feel: every bar of every part asks)."""
     hits: list[Hit] = []
     for i, ch in enumerate(grid):
         if ch == ".":
@@ -218,7 +226,7 @@ def _hits(grid: str, feel: Feel) -> list[Hit]:
             hits += [Hit(i * feel.pulse, feel.pulse / 2, "x"), Hit((i + 0.5) * feel.pulse, feel.pulse / 2, "o")]
             continue
         hits.append(Hit(i * feel.pulse, feel.pulse, ch))
-    return hits
+    return tuple(hits)
 
 
 def _mutate(grid: str, rng: random.Random, tokens: str) -> str:
@@ -294,9 +302,14 @@ def drum_hits(family: str, feel: Feel, *, bar: int, bars: int, rng: random.Rando
         pattern = patterns[_pick(len(patterns), bar, rng)]
         if rng.random() < _MUTATE + 0.2:
             pattern = _vary_drums(pattern, rng)
-    hits = []
+    hits: list[Hit] = []
     for voice, grid in sorted(pattern.items()):
-        for h in _hits(_bar_grid(grid, feel), feel):
-            token = voice.upper() if h.token == "X" else ("~" + voice if h.token == "o" else voice)
-            hits.append(Hit(h.start, h.length, token))
+        hits += _voice_hits(voice, grid, feel)
     return hits
+
+
+@lru_cache(maxsize=4096)
+def _voice_hits(voice: str, grid: str, feel: Feel) -> tuple[Hit, ...]:
+    """One drum voice's hits of a bar, its token the voice (upper case: accent, ``~``: ghost)."""
+    return tuple(Hit(h.start, h.length, voice.upper() if h.token == "X" else ("~" + voice if h.token == "o" else voice))
+                 for h in _grid_hits(_bar_grid(grid, feel), feel))

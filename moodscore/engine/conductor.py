@@ -139,7 +139,7 @@ class Conductor:
         self._pending_cut: float | None = None
         self.generation_margin = 0.15  # seconds a re-anchored phrase leaves the worker
         # what plays on until a re-anchored phrase begins: (anchor, plans, accompaniment, bar base)
-        self._outgoing: tuple[int, dict[int, _Plan], dict[int, list[Note]], int] | None = None
+        self._outgoing: tuple[int, dict[int, _Plan], dict[int, list[tuple[float, Note]]], int] | None = None
         self._bar_base = 0  # the session's count of the current plan's bar 0: bars never repeat
         self.retarget_every = 0.25  # seconds between requests for new material on mood changes
         self._retarget_at = -1e9
@@ -388,6 +388,20 @@ class Conductor:
             self._next_unit += 1
         self.clock.prune(self._next_unit * UNIT - 64)
         return out
+
+    def next_due(self, now: float) -> float:
+        """When :meth:`advance` next has something to hand out: the next unit's time less the
+        lookahead, or sooner for a cut or a coalesced mood change waiting; inf while stopped.
+        A driver of many conductors advances each when it is due, not on a fixed period; input
+        (a mood, a stinger, a tempo) can make it due sooner, so advance after each."""
+        if not self.playing:
+            return float("inf")
+        if self._pending_cut is not None:
+            return now
+        due = self.clock.time_at(self._next_unit * UNIT) - self.lookahead
+        if self._retarget_due:
+            due = min(due, self._retarget_at + self.retarget_every)
+        return due
 
     def _controls_at(self, t: float) -> Controls:
         """The template's controls for the mood at ``t``; a steady mood reuses the last ones."""

@@ -20,10 +20,14 @@ A benchmark that prints a table, not a test. Run it pinned to one core (``taskse
 
 The last line states the sessions held per core.
 
-Public API: :func:`run`, :func:`throughput`, :func:`hold`.
+Also printed first: :func:`host_work`, the sessions' CPU without generation (phrases made
+beforehand, a virtual clock): the host's own cost, steadier from run to run than the rest.
+
+Public API: :func:`run`, :func:`throughput`, :func:`hold`, :func:`host_work`.
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
 import os
@@ -37,7 +41,7 @@ from ..engine.protocol import TempoMessage, VAMessage
 from ..engine.template import Template, controls
 from ..models.batched import Job, abc_graph, load_batched
 from ..models.runtime import load_generator
-from ..music import Meter
+from ..music import Meter, Phrase
 from .core import HostCore, HostLimits, HostSession
 from .worker import GenerationWorker
 
@@ -76,6 +80,59 @@ def throughput(name: str, precision: str, batch: int, *, device: str = "cpu", ro
     start = time.perf_counter()
     model.run(jobs)
     return len(jobs) / (time.perf_counter() - start)
+
+
+def host_work(n: int = 100, seconds: float = 60.0, bpm: float = 120.0, *, model: str = "lstm",
+              step: float = 0.005, seed: int = 1) -> tuple[float, str]:
+    """The host's own CPU, without generation: ``n`` sessions in :class:`HostCore` on a virtual
+    clock (``step`` s a tick) for ``seconds`` of music, moods moving every 20-40 s, each request
+    answered at once from phrases made beforehand. Returns (CPU ms per second of music per
+    session, a digest of every text sent: the same code gives the same digest)."""
+    single = load_generator(model, precision="fp32")
+    pool: dict[str, list] = {}
+    for mode in sorted({controls(v, a).mode for v in np.linspace(-1, 1, 9) for a in np.linspace(-1, 1, 9)}):
+        context = None
+        for i in range(6):
+            context = single.next_phrase(context, 0.0, 0.0, mode=mode, meter=Meter(4, 4), bars=4,
+                                         rng=np.random.default_rng(i))
+            pool.setdefault(mode, []).append(context)
+    clock = [0.0]
+    asked: list[Job] = []
+    core = HostCore(asked.append, limits=HostLimits(max_sessions=n, start_delay=2.0), template=Template(),
+                    clock=lambda: clock[0], advance_budget=None)
+    texts: list[str] = []
+    rng = np.random.default_rng(seed)
+    from ..engine.protocol import SessionMessage
+
+    sessions: list[tuple[HostSession, float]] = []
+    for i in range(n):
+        session = core.open(SessionMessage(seed=i), texts.append)
+        core.handle(session, TempoMessage(bpm=bpm))
+        v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+        core.handle(session, VAMessage(valence=v, arousal=a, glide=0.0))
+        session.bucket.tokens = 1e9
+        sessions.append((session, float(rng.uniform(20, 40))))
+    cpu0 = time.process_time()
+    for k in range(1, int(round(seconds / step)) + 1):
+        now = clock[0] = k * step
+        for i, (session, due) in enumerate(sessions):
+            if now >= due:
+                v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+                core.handle(session, VAMessage(valence=v, arousal=a))
+                sessions[i] = (session, due + float(rng.uniform(20, 40)))
+        if asked:
+            jobs, asked[:] = list(asked), []
+            for job in jobs:
+                made_for = pool.get(job.mode) or pool[min(pool)]
+                made = made_for[job.seed % len(made_for)]
+                job.phrase = made if made.bars == job.bars else Phrase(
+                    [x for x in made.notes if x.start < job.bars * made.meter.beats], job.bars, made.meter,
+                    made.tonic, made.mode)
+            core.delivered(jobs)
+        core.tick(now)
+    cpu = time.process_time() - cpu0
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    return cpu / seconds / n * 1000, digest
 
 
 @dataclass
@@ -211,6 +268,9 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
     for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32")):
         rates = [throughput(name, prec, b, device=device, graph=graph) for b in batches]
         print(f"{name:>4} {prec:<4}" + "".join(f"{r:8.0f}" for r in rates), flush=True)
+    work, digest = host_work()
+    print(f"\nthe host's own work, without generation (100 sessions, 120 BPM, 60 s of music on a virtual clock, "
+          f"phrases made beforehand): {work:.2f} CPU ms per second of music per session (output digest {digest})")
     models = {model: load_batched(model, precision=precision, max_batch=max_batch, prefer_gpu=device == "cuda",
                                   graph=graph if model == "abc" else "auto")}
     models[model].run(_jobs(model, max_batch))  # a full batch first: its buffers are the models' cost

@@ -3,9 +3,11 @@
 A :class:`HostSession` is one listener's music: today's :class:`~moodscore.engine.conductor.Conductor`,
 a heap of its timed output not yet due, its counters and its limits. No thread of its own:
 :meth:`HostCore.tick` drives every session from one loop. Each session is woken only when it
-has something to do: its conductor advances every ``advance_every`` seconds (its lookahead is
-longer, so nothing is scheduled late), and its output is flushed when due. One heap of wake-up
-times holds all sessions, so a tick costs the sessions due, not all of them.
+has something to do: its conductor advances when it has something due
+(:meth:`~moodscore.engine.conductor.Conductor.next_due`: the next eighth enters its lookahead, a
+cut or a coalesced mood change waits), at most ``advance_every`` seconds apart and at once
+after input, and its output is flushed when due. One heap of wake-up times holds all sessions,
+so a tick costs the sessions due, not all of them.
 
 Phrase requests become :class:`~moodscore.models.batched.Job` s with the time their first bar
 must be scheduled, for the one :class:`~moodscore.host.worker.GenerationWorker`; finished jobs
@@ -59,6 +61,7 @@ STATUS = {"note_off": 0x80, "note_on": 0x90, "control_change": 0xB0, "program_ch
 ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
 _ALL_NOTES_OFF_TEXT = [",".join(map(str, m)) for m in ALL_NOTES_OFF]  # as _midi takes them
 ADVANCE_BUDGET = 0.005  # seconds of one tick's session advances (see HostCore.tick)
+MIN_WAIT = 0.001  # seconds, at least, from one advance of a session to its next
 
 
 class HostFull(ConfigError):
@@ -247,7 +250,7 @@ class HostCore:
 
     def __init__(self, submit: Callable[[Job], None], *, limits: HostLimits = HostLimits(),
                  template: Template | None = None, default_model: str = "abc",
-                 advance_every: float = 0.05, clock: Callable[[], float] = time.perf_counter,
+                 advance_every: float = 0.5, clock: Callable[[], float] = time.perf_counter,
                  advance_budget: float | None = ADVANCE_BUDGET) -> None:
         self.submit, self.limits, self.template = submit, limits, template or Template()
         self.default_model, self.advance_every, self.clock = default_model, advance_every, clock
@@ -369,8 +372,8 @@ class HostCore:
         First every due session's output goes out, then the sessions due to advance do (an
         advance that starts a bar arranges it: milliseconds), and what that made due goes out
         too. With ``advance_budget``, advances stop for this tick once they have taken that many
-        seconds of wall time; the rest are the first to advance in the next tick (each advance
-        schedules ``lookahead`` ahead, several ``advance_every`` s: a few ms later loses nothing),
+        seconds of wall time; the rest are the first to advance in the next tick (an advance
+        schedules the conductor's ``lookahead``, 0.2 s, ahead: a few ms later loses nothing),
         so that one tick's advances do not hold up the next tick's output (the caller's loop then
         ticks again at once rather than after its period)."""
         now = self.clock() if now is None else now
@@ -392,7 +395,11 @@ class HostCore:
                 if self._done:
                     self._deliver(now)
                 self._advance(session, now)
-                session.next_advance = now + self.advance_every
+                self._requests(session)  # what the advance asked for goes to the worker now
+                # the next advance: when the conductor has something due (a whole eighth later, at
+                # most advance_every s), and never within this tick
+                session.next_advance = max(now + MIN_WAIT, min(now + self.advance_every,
+                                                               session.conductor.next_due(now)))
                 session.flush(now)
             session.wake = float("inf")
             self._schedule(session, now)

@@ -450,6 +450,7 @@ class BatchedLstm(_Batched):
         self.generator, self.session = generator, session
         c = generator.card["config"]
         self.layers, self.hidden = c["layers"], c["hidden"]
+        self.vectorised = True  # draw every row's pitch in one go (False: each loop samples its own)
         # the last call's rows and their state out (and moods in), for the next call of the same rows
         self._last: tuple[list[_Row], np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -460,7 +461,8 @@ class BatchedLstm(_Batched):
 
     def _add(self, row: _Row) -> None:
         zero = np.zeros((self.layers, self.hidden), np.float32)
-        row.extra.update(h=zero, c=zero, fresh=True)
+        job = row.job
+        row.extra.update(h=zero, c=zero, fresh=True, score=self.generator.score(job.mode, job.valence, job.arousal))
         super()._add(row)
 
     def prefilling(self) -> bool:
@@ -496,13 +498,28 @@ class BatchedLstm(_Batched):
         if not fresh:
             self._call(rows)
         done = []
-        for r in rows:
-            out = r.extra.pop("out", None)
-            if out is not None and not self._send(r, out):
+        stepped = [r for r in rows if "out" in r.extra]
+        for r, given in zip(stepped, self._draws(stepped)):
+            if not self._send(r, given):
                 done.append(r)
         for r in done:
             self._remove(r)
         return [r.job for r in done]
+
+    def _draws(self, rows: list[_Row]) -> list[tuple[Any, np.ndarray]]:
+        """What each row's loop is sent: its next pitch, drawn here for every row at once from
+        the logits mixed with its emotion score (the draw each loop makes, from its own stream),
+        and the timing; or, with ``vectorised`` off, its logits and the timing."""
+        outs = [r.extra.pop("out") for r in rows]
+        if not self.vectorised or not rows:
+            return outs
+        mix = self.generator.mix
+        scores = np.stack([r.extra["score"] for r in rows])
+        logits = np.stack([logit for logit, _ in outs])
+        mixed = (mix.alpha * scores + mix.beta * logits) / mix.temperature  # mix_logits, row by row
+        u = np.array([r.rng.random() for r in rows])
+        pitches = sample_rows(mixed, np.ones(mixed.shape, bool), u, self.generator.sampling)
+        return [(int(p), timing) for p, (_, timing) in zip(pitches, outs)]
 
 
 ABC_GRAPHS = ("auto", "gqa", "slots")

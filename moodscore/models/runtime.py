@@ -346,27 +346,35 @@ class LstmGenerator:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
+    def score(self, mode: str, valence: float, arousal: float) -> np.ndarray:
+        """The emotion score mixed into every step's pitch logits (128,)."""
+        return emotion_score(mode, valence, arousal, self.mix)
+
     def decode(self, context: Phrase | None, valence: float, arousal: float, *, mode: str,
                meter: Meter = Meter(), bars: int = 4, rng: np.random.Generator
-               ) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
+               ) -> Generator[np.ndarray, tuple[np.ndarray | int, np.ndarray], Phrase]:
         """The sampling loop, without a model: it yields the (T, 3) note rows to feed next (the
         first from a fresh state), is sent the last position's (pitch logits, timing), and
-        returns the phrase; as :meth:`AbcGenerator.decode`."""
+        returns the phrase; as :meth:`AbcGenerator.decode`. A driver that samples itself sends
+        (pitch, timing) instead: the pitch :func:`~moodscore.models.sampling.sample` would draw
+        from the logits mixed with :meth:`score`, with the next number of ``rng``, which it
+        then takes."""
         if bars < 1:
             raise ConfigError(f"bars must be >= 1, got {bars}")
-        score = emotion_score(mode, valence, arousal, self.mix)
+        score = self.score(mode, valence, arousal)
         if context is not None and context.notes:
             rows = notes_to_steps(context.notes[-32:])
         else:
             rows = np.array([[72.0, 0.0, 1.0]], dtype=np.float32)  # a tonic to start from
-        logits, timing = yield rows.astype(np.float32)
+        given, timing = yield rows.astype(np.float32)
         bar_ticks, end = meter.ticks, bars * meter.ticks
         onset = 0
         starts: list[int] = []
         pitches: list[int] = []
         lengths: list[int] = []
         while True:
-            pitch = sample(mix_logits(logits, score, self.mix), rng, self.sampling)
+            pitch = given if isinstance(given, int) else sample(mix_logits(given, score, self.mix), rng,
+                                                                self.sampling)
             if starts:  # the step counts from the previous onset; the first note opens the phrase
                 onset = starts[-1] + _quantize(float(timing[0]), end, rng)
                 gap = onset - starts[-1]  # monophonic: the previous note ends by this onset
@@ -378,7 +386,7 @@ class LstmGenerator:
             pitches.append(pitch)
             lengths.append(_quantize(float(timing[1]), bar_left, rng))
             step_beats = (onset - starts[-2]) / TICKS_PER_BEAT if len(starts) > 1 else 0.0
-            logits, timing = yield np.array([[pitch, step_beats, lengths[-1] / TICKS_PER_BEAT]], dtype=np.float32)
+            given, timing = yield np.array([[pitch, step_beats, lengths[-1] / TICKS_PER_BEAT]], dtype=np.float32)
         notes = [Note(p, s / TICKS_PER_BEAT, d / TICKS_PER_BEAT) for p, s, d in zip(pitches, starts, lengths)]
         tokens = notes_to_tokens(notes, meter, mode, bars)
         return Phrase(notes, bars, meter, 0, mode, body_to_abc(tokens), tokens)

@@ -60,19 +60,21 @@ def test_a_phrase_decoded_in_a_batch_has_the_notes_it_has_alone(name, graph, max
         assert batched.resized >= 2 and batched.cap < batched.slots
 
 
-def test_abc_rows_drawn_together_draw_what_each_row_draws_on_its_own():
-    # the batch draws every row's token in one go; each loop sampling its own logits is the reference
-    jobs = _jobs("abc", 24, seed=11)
+@pytest.mark.parametrize("name", ["abc", "lstm"])
+def test_rows_drawn_together_draw_what_each_row_draws_on_its_own(name):
+    # the batch draws every row's token (pitch) in one go; each loop sampling its own logits is the reference
+    jobs = _jobs(name, 24, seed=11)
     for j in jobs[::5]:
-        j.bars = 14  # some rows restart (out of positions) along the way
+        j.bars = 14  # the ABC's rows restart (out of positions) along the way; the LSTM's run long
     apart = [Job(j.context, j.valence, j.arousal, j.mode, j.meter, j.bars, j.seed) for j in jobs]
-    together = load_batched("abc", max_batch=7)
+    together = load_batched(name, max_batch=7)
     assert together.vectorised
     together.run(jobs)
-    each = load_batched("abc", max_batch=7)
+    each = load_batched(name, max_batch=7)
     each.vectorised = False
     each.run(apart)
     assert [j.phrase.tokens for j in jobs] == [j.phrase.tokens for j in apart]  # type: ignore[union-attr]
+    assert [j.phrase.notes for j in jobs] == [j.phrase.notes for j in apart]  # type: ignore[union-attr]
     assert together.calls == each.calls
 
 
