@@ -65,20 +65,19 @@ def shape(notes: Sequence[Note], *, feel: Feel, bar_len: float, phrase_beats: fl
           humanise: Humanise, lay_back: float, rng: random.Random) -> list[Note]:
     """``notes`` of one part with the phrase's dynamics, humanisation, lay-back and swing."""
     out = []
-    chord_noise: dict[float, float] = {}  # one velocity deviation per onset: chords stay balanced
-    at_onset: dict[float, tuple[float, float, float, float]] = {}  # what depends on the onset alone
+    # what depends on the onset alone: one velocity deviation (chords stay balanced), the
+    # dynamics, lay-back and swing, the bar start and the latest start
+    at_onset: dict[float, tuple[float, float, float, float, float]] = {}
     velocity_sd, timing_sd, swing, reach = humanise.velocity_sd, humanise.timing_sd, humanise.swing, feel.pulse * 0.45
     gauss = rng.gauss
     for n in notes:
         t = n.start
-        noise = chord_noise.get(t)
-        if noise is None:
-            noise = chord_noise[t] = gauss(0.0, velocity_sd)
         known = at_onset.get(t)
-        if known is None:  # (dynamics, lay-back and swing, bar start, latest start)
-            known = at_onset[t] = (dynamics(t, feel=feel, bar_len=bar_len, phrase_beats=phrase_beats, peak=peak),
+        if known is None:
+            known = at_onset[t] = (gauss(0.0, velocity_sd),
+                                   dynamics(t, feel=feel, bar_len=bar_len, phrase_beats=phrase_beats, peak=peak),
                                    lay_back + _swing(t, feel, swing), int(t / bar_len + _EPS) * bar_len, t + reach)
-        factor, shift, bar_start, latest = known
+        noise, factor, shift, bar_start, latest = known
         velocity = max(1, min(127, round(n.velocity * factor + noise)))
         if timing_sd > 0:
             shift += gauss(0.0, timing_sd)

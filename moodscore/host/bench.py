@@ -14,7 +14,8 @@ A benchmark that prints a table, not a test. Run it pinned to one core (``taskse
    due events within ``tick_slack`` ms. (Phrases that came after their deadline are counted
    too; a mood change just before a bar line asks for bars due at once, which then start one
    bar later, as in ``moodscore serve``: late, but no bar without its phrase.) The count doubles while it holds,
-   then is bisected (``--sessions`` gives counts to try instead).
+   then is bisected (``--sessions`` gives counts to try instead, from the smallest up to the first
+   that fails).
 3. For each count: p50/p99 of phrase lead time (ready before due), CPU (of the process) and
    RSS per session (beyond the models and a full batch's buffers, set up before the runs).
 
@@ -235,9 +236,16 @@ def _print_held(h: Held) -> None:
 
 
 def _search(attempt: Callable[[int], bool], start: int, counts: list[int] | None) -> int:
-    """The largest count that holds: ``counts`` as given, else doubling from ``start``, then bisecting."""
+    """The largest count that holds: of ``counts``, tried from the smallest up to the first that
+    fails (a larger one holding by luck would overstate), else doubling from ``start``, then
+    bisecting."""
     if counts:
-        return max([n for n in counts if attempt(n)], default=0)
+        held = 0
+        for n in sorted(counts):
+            if not attempt(n):
+                break
+            held = n
+        return held
     lo, hi, n = 0, None, start
     while True:
         if attempt(n):

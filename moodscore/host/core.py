@@ -162,27 +162,26 @@ class HostSession:
         pending, sounding, pop = self.pending, self.sounding, heapq.heappop
         while pending and pending[0][0] <= now:
             t, _, item = pop(pending)
-            if isinstance(item, MidiEvent):
+            if type(item) is MidiEvent:
                 if data and t != at:
                     self._midi(at, data)
                     data = []
                 at = t
-                kind = item.kind
-                status = STATUS[kind] | item.channel
+                _, kind, channel, data1, data2 = item
+                status = STATUS[kind] | channel
                 if kind == "note_on":
-                    data.append(f"{status},{item.data1},{item.data2}")
-                    sounding[(item.channel, item.data1)] += 1
+                    data.append(f"{status},{data1},{data2}")
+                    sounding[(channel, data1)] += 1
                 elif kind == "note_off":
-                    data.append(f"{status},{item.data1},{item.data2}")
-                    key = (item.channel, item.data1)
+                    data.append(f"{status},{data1},{data2}")
+                    key = (channel, data1)
                     left = sounding[key] - 1
                     if left > 0:
                         sounding[key] = left
                     else:
                         sounding.pop(key, None)
                 else:
-                    data.append(f"{status},{item.data1}" if kind == "program_change"
-                                else f"{status},{item.data1},{item.data2}")
+                    data.append(f"{status},{data1}" if kind == "program_change" else f"{status},{data1},{data2}")
             else:  # trusted internal dicts: plain JSON, no validation on the hot path
                 if data:
                     self._midi(at, data)

@@ -267,6 +267,7 @@ def transpose_tokens(tokens: list[str], meter: Meter, mode: str, tonic: Spelled)
     return out
 
 
+@lru_cache(maxsize=4096)  # every note of every LSTM phrase is spelled: a few hundred (pitch, key) pairs
 def spell_midi(midi: int, key: tuple[int, ...]) -> Spelled:
     """Spell a MIDI pitch in a key: the diatonic letter when there is one, else a sharp
     (a flat in keys whose signature has flats)."""
