@@ -162,7 +162,7 @@ class HostSession:
         pending, sounding, pop = self.pending, self.sounding, heapq.heappop
         while pending and pending[0][0] <= now:
             t, _, item = pop(pending)
-            if type(item) is MidiEvent:
+            if type(item) is MidiEvent:  # (exactly: cheaper than isinstance, and there are no subclasses)
                 if data and t != at:
                     self._midi(at, data)
                     data = []
@@ -182,7 +182,7 @@ class HostSession:
                         sounding.pop(key, None)
                 else:
                     data.append(f"{status},{data1}" if kind == "program_change" else f"{status},{data1},{data2}")
-            else:  # trusted internal dicts: plain JSON, no validation on the hot path
+            elif isinstance(item, Callback):  # trusted internal dicts: plain JSON, no validation on the hot path
                 if data:
                     self._midi(at, data)
                     data = []
