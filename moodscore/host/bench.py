@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.protocol import TempoMessage, VAMessage
+from ..engine.protocol import SessionMessage, TempoMessage, VAMessage
 from ..engine.template import Template, controls
 from ..models.batched import Job, abc_graph, load_batched
 from ..models.runtime import load_generator
@@ -83,6 +83,37 @@ def throughput(name: str, precision: str, batch: int, *, device: str = "cpu", ro
     return len(jobs) / (time.perf_counter() - start)
 
 
+class _Listeners:
+    """The bench's sessions, as their clients would drive them: each joins at ``bpm`` in a mood
+    of its own, which moves every 20-40 s (a new mood regenerates the rest of the phrase)."""
+
+    def __init__(self, core: HostCore, bpm: float, rng: np.random.Generator, send: Callable[[str], None]) -> None:
+        self.core, self.bpm, self.rng, self.send = core, bpm, rng, send
+        self.sessions: list[HostSession] = []
+        self._moves: list[tuple[float, int]] = []  # (when, session index): its next mood change
+
+    def _mood(self) -> tuple[float, float]:
+        v, a = (float(x) for x in self.rng.uniform(-1, 1, 2))
+        return v, a
+
+    def join(self, now: float) -> None:
+        session = self.core.open(SessionMessage(seed=len(self.sessions)), self.send)
+        self.core.handle(session, TempoMessage(bpm=self.bpm))
+        v, a = self._mood()
+        self.core.handle(session, VAMessage(valence=v, arousal=a, glide=0.0))
+        session.bucket.tokens = 1e9  # the bench is its own client
+        heapq.heappush(self._moves, (now + float(self.rng.uniform(20, 40)), len(self.sessions)))
+        self.sessions.append(session)
+
+    def move(self, now: float) -> None:
+        """Send the mood changes due by ``now``."""
+        while self._moves and self._moves[0][0] <= now:
+            _, i = heapq.heappop(self._moves)
+            v, a = self._mood()
+            self.core.handle(self.sessions[i], VAMessage(valence=v, arousal=a))
+            heapq.heappush(self._moves, (now + float(self.rng.uniform(20, 40)), i))
+
+
 def host_work(n: int = 100, seconds: float = 60.0, bpm: float = 120.0, *, model: str = "lstm",
               step: float = 0.005, seed: int = 1) -> tuple[float, str]:
     """The host's own CPU, without generation: ``n`` sessions in :class:`HostCore` on a virtual
@@ -102,25 +133,13 @@ def host_work(n: int = 100, seconds: float = 60.0, bpm: float = 120.0, *, model:
     core = HostCore(asked.append, limits=HostLimits(max_sessions=n, start_delay=2.0), template=Template(),
                     clock=lambda: clock[0], advance_budget=None)
     texts: list[str] = []
-    rng = np.random.default_rng(seed)
-    from ..engine.protocol import SessionMessage
-
-    sessions: list[tuple[HostSession, float]] = []
-    for i in range(n):
-        session = core.open(SessionMessage(seed=i), texts.append)
-        core.handle(session, TempoMessage(bpm=bpm))
-        v, a = (float(x) for x in rng.uniform(-1, 1, 2))
-        core.handle(session, VAMessage(valence=v, arousal=a, glide=0.0))
-        session.bucket.tokens = 1e9
-        sessions.append((session, float(rng.uniform(20, 40))))
+    listeners = _Listeners(core, bpm, np.random.default_rng(seed), texts.append)
+    for _ in range(n):
+        listeners.join(0.0)
     cpu0 = time.process_time()
     for k in range(1, int(round(seconds / step)) + 1):
         now = clock[0] = k * step
-        for i, (session, due) in enumerate(sessions):
-            if now >= due:
-                v, a = (float(x) for x in rng.uniform(-1, 1, 2))
-                core.handle(session, VAMessage(valence=v, arousal=a))
-                sessions[i] = (session, due + float(rng.uniform(20, 40)))
+        listeners.move(now)
         if asked:
             jobs, asked[:] = list(asked), []
             for job in jobs:
@@ -173,36 +192,23 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     core = HostCore(worker.submit, limits=HostLimits(max_sessions=n, start_delay=2.0),
                     template=Template(), default_model=model)
     worker.start()
-    rng = np.random.default_rng(seed)
+    listeners = _Listeners(core, bpm, np.random.default_rng(seed), sink)
+    sessions = listeners.sessions
     rss0 = _rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
-    from ..engine.protocol import SessionMessage
-
-    sessions: list[HostSession] = []
-    moves: list[tuple[float, int]] = []  # (when, session index): its next mood change
     end = None
     rss_all = rss0
     try:
         while True:
             now = time.perf_counter()
             while len(sessions) < n and len(sessions) < (now - t0) * ramp + 1:
-                s = core.open(SessionMessage(seed=len(sessions)), sink)
-                core.handle(s, TempoMessage(bpm=bpm))
-                v, a = (float(x) for x in rng.uniform(-1, 1, 2))
-                core.handle(s, VAMessage(valence=v, arousal=a, glide=0.0))
-                s.bucket.tokens = 1e9  # the bench is its own client
-                heapq.heappush(moves, (now + float(rng.uniform(20, 40)), len(sessions)))
-                sessions.append(s)
+                listeners.join(now)
             if end is None and len(sessions) == n:
                 end = now + seconds
                 rss_all = _rss_mb()
             if end is not None and now >= end:
                 break
-            while moves and moves[0][0] <= now:
-                _, i = heapq.heappop(moves)
-                v, a = (float(x) for x in rng.uniform(-1, 1, 2))
-                core.handle(sessions[i], VAMessage(valence=v, arousal=a))
-                heapq.heappush(moves, (now + float(rng.uniform(20, 40)), i))
+            listeners.move(now)
             core.tick(now)
             time.sleep(max(0.0, tick - (time.perf_counter() - now)))
         wall = time.perf_counter() - t0

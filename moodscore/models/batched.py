@@ -46,6 +46,7 @@ from .runtime import (
     providers,
     weights_dir,
 )
+from .emotion import mix_logits
 from .sampling import sample_rows
 
 
@@ -455,7 +456,7 @@ class BatchedLstm(_Batched):
         self._last: tuple[list[_Row], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _loop(self, job: Job, rng: np.random.Generator
-              ) -> Generator[np.ndarray, tuple[np.ndarray, np.ndarray], Phrase]:
+              ) -> Generator[np.ndarray, tuple[np.ndarray | int, np.ndarray], Phrase]:
         return self.generator.decode(job.context, job.valence, job.arousal, mode=job.mode, meter=job.meter,
                                      bars=job.bars, rng=rng)
 
@@ -513,10 +514,9 @@ class BatchedLstm(_Batched):
         outs = [r.extra.pop("out") for r in rows]
         if not self.vectorised or not rows:
             return outs
-        mix = self.generator.mix
         scores = np.stack([r.extra["score"] for r in rows])
         logits = np.stack([logit for logit, _ in outs])
-        mixed = (mix.alpha * scores + mix.beta * logits) / mix.temperature  # mix_logits, row by row
+        mixed = mix_logits(logits, scores, self.generator.mix)  # elementwise: each row as alone
         u = np.array([r.rng.random() for r in rows])
         pitches = sample_rows(mixed, np.ones(mixed.shape, bool), u, self.generator.sampling)
         return [(int(p), timing) for p, (_, timing) in zip(pitches, outs)]

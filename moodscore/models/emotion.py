@@ -50,5 +50,6 @@ def emotion_score(mode: str, valence: float, arousal: float, mix: EmotionMix = E
 
 
 def mix_logits(logits: np.ndarray, score: np.ndarray, mix: EmotionMix = EmotionMix()) -> np.ndarray:
-    """``(alpha*score + beta*logits) / T`` for one step's 128 pitch logits."""
+    """``(alpha*score + beta*logits) / T`` for one step's 128 pitch logits (or rows of them, with
+    a score per row: elementwise, so each row is what it is alone)."""
     return (mix.alpha * score + mix.beta * logits) / mix.temperature

@@ -311,13 +311,13 @@ def _quantize(beats: float, limit: int, rng: np.random.Generator) -> int:
     grid lengths around the prediction, the nearer is likelier. A regression head predicts a
     mean; rounding it always the same way would turn every rhythm into running eighths.
     (Python's bisect on a list of ints: this runs twice per note of every row.)"""
-    ok = _GRID[: bisect.bisect_right(_GRID, limit)]
+    n = bisect.bisect_right(_GRID, limit)  # the lengths allowed: _GRID[:n]
     x = beats * TICKS_PER_BEAT
-    below = bisect.bisect_right(ok, x)  # ok[:below] <= x
-    above = bisect.bisect_left(ok, x)  # ok[above:] >= x
-    if not below or above == len(ok):
-        return ok[0] if not below else ok[-1]
-    lo, hi = ok[below - 1], ok[above]
+    below = bisect.bisect_right(_GRID, x, 0, n)  # _GRID[:below] <= x
+    above = bisect.bisect_left(_GRID, x, 0, n)  # _GRID[above:n] >= x
+    if not below or above == n:
+        return _GRID[0] if not below else _GRID[n - 1]
+    lo, hi = _GRID[below - 1], _GRID[above]
     if lo == hi:
         return lo
     return hi if rng.random() < (x - lo) / (hi - lo) else lo
