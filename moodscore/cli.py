@@ -182,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="sessions: the ABC graph")
     b.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="sessions: rows per call")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="sessions: where the models run")
-    b.add_argument("--graph", choices=["auto", "gqa", "slots"], default="auto",
-                   help="sessions: the ABC's batched graph (auto: gqa on the CPU, slots on CUDA)")
+    b.add_argument("--graph", choices=["auto", "gqa", "slots", "resident"], default="auto",
+                   help="sessions: the ABC's batched graph (auto: gqa on the CPU, resident on CUDA)")
     s = sub.add_parser("serve", help="play live: OSC and WebSocket in, MIDI out")
     s.add_argument("--osc-host", default="127.0.0.1")
     s.add_argument("--osc-port", type=_at_least("--osc-port", 1), default=9000)

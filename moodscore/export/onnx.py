@@ -146,11 +146,13 @@ def export_abc_batched(checkpoint: Path, out_dir: Path) -> Path:
     fp32 = out_dir / "abc.batch.onnx"
     _export_shared(SlotAbc(model).eval(), args, fp32, inputs, outputs, axes)
     gqa_in, gqa_out, gqa = _export_gqa(model, out_dir)
+    res_in, res_out, resident = _export_resident(model, out_dir)
     card_path = out_dir / "abc.json"
     card = json.loads(card_path.read_text())
     card["batched"] = {"fp32": fp32.name, "int8": "abc.batch.int8.onnx", "inputs": inputs, "outputs": outputs,
                        "gqa": {"fp32": gqa.name, "int8": "abc.batch.gqa.int8.onnx", "inputs": gqa_in,
-                               "outputs": gqa_out}}
+                               "outputs": gqa_out},
+                       "resident": {"fp32": resident.name, "inputs": res_in, "outputs": res_out}}
     _write_card(card_path, card)
     return fp32
 
@@ -174,6 +176,42 @@ def _export_gqa(model: AbcTransformer, out_dir: Path) -> tuple[list[str], list[s
             **{name: {0: "batch", 2: "slots"} for name in names + outputs[1:]}}
     path = out_dir / "abc.batch.gqa.onnx"
     _export_shared(GqaAbc(model).eval(), args, path, inputs, outputs, axes, {"com.microsoft": 1})
+    return inputs, outputs, path
+
+
+def _export_resident(model: AbcTransformer, out_dir: Path) -> tuple[list[str], list[str], Path]:
+    """``abc.batch.resident.onnx``: :class:`~moodscore.models.transformer_resident.ResidentAbc`,
+    the CUDA provider's graph, at fp32 only (that provider has no kernel for the int8 graphs'
+    dynamically quantized matmuls)."""
+    from ..models.transformer_resident import ResidentAbc
+
+    cfg = model.cfg
+    hd = cfg.n_embd // cfg.n_head
+    keys = [torch.zeros(3, cfg.n_head, hd, 5) for _ in range(cfg.n_layer)]
+    values = [torch.zeros(3, cfg.n_head, 5, hd) for _ in range(cfg.n_layer)]
+    args = (torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
+            torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 2), torch.ones(2, 5, dtype=torch.bool),
+            torch.zeros(2, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
+            torch.tensor([2, 0, 1], dtype=torch.long), *keys, *values)
+    names = [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+    inputs = ["idx", "barpos", "pos", "va", "past_mask", "last", "write", "order", *names]
+    outputs = ["logits", *(name.replace("past", "present") for name in names)]
+    bt = {0: "batch", 1: "time"}
+
+    def buffer(name: str, rows: str) -> dict[int, str]:
+        return {0: rows, 3 if "_k" in name else 2: "slots"}
+
+    axes = {"idx": bt, "barpos": bt, "pos": bt, "va": {0: "batch"}, "past_mask": {0: "batch", 1: "slots"},
+            "last": {0: "batch"}, "write": bt, "order": {0: "rows"}, "logits": {0: "batch"},
+            **{name: buffer(name, "before") for name in names},
+            **{name: buffer(name, "rows") for name in outputs[1:]}}
+    path = out_dir / "abc.batch.resident.onnx"
+    full = path.with_suffix(".full.onnx")
+    _export(ResidentAbc(model).eval(), args, full, inputs, outputs, axes)
+    try:
+        _share_weights(full, out_dir / "abc.onnx", path)
+    finally:
+        full.unlink(missing_ok=True)
     return inputs, outputs, path
 
 

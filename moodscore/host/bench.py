@@ -40,6 +40,7 @@ import numpy as np
 
 from ..engine.protocol import SessionMessage, TempoMessage, VAMessage
 from ..engine.template import Template, controls
+from ..errors import ConfigError
 from ..models.batched import Job, abc_graph, load_batched
 from ..models.runtime import load_generator
 from ..music import Meter, Phrase
@@ -274,12 +275,17 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     logging.getLogger("moodscore.engine.conductor").setLevel(logging.ERROR)  # misses are counted
     graph = abc_graph(graph, device == "cuda")
+    if model == "abc" and graph == "resident" and precision != "fp32":
+        raise ConfigError(f"the resident graph (CUDA's) runs at fp32 only, got --precision {precision}")
     print(f"moodscore bench sessions: {model}, {precision}, {graph} graph, max batch {max_batch}, device {device}, "
           f"cores {affinity} ({'one core' if len(affinity) == 1 else 'pin it: taskset -c 1'}), "
           f"load average {os.getloadavg()[0]:.1f}")
     print("\nphrases/s (4 bars each) against batch size")
     print("   batch " + "".join(f"{b:>8d}" for b in batches))
     for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32")):
+        if name == "abc" and prec == "int8" and graph == "resident":
+            print(f"{name:>4} {prec:<4}   none: the resident graph runs at fp32 only", flush=True)
+            continue
         rates = [throughput(name, prec, b, device=device, graph=graph) for b in batches]
         print(f"{name:>4} {prec:<4}" + "".join(f"{r:8.0f}" for r in rates), flush=True)
     work, digest = host_work()

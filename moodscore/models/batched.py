@@ -7,12 +7,15 @@ and leave between steps (continuous batching), each at its own position:
 
 - ABC transformer: on the CPU, ``abc.batch.gqa.onnx`` (:mod:`moodscore.models.transformer_gqa`),
   whose fused attention reads only each row's cached positions of a slot buffer of keys and
-  values (one slot per row) and writes the new ones in place; on CUDA, ``abc.batch.onnx``
-  (:mod:`moodscore.models.transformer_slots`) over such buffers, with a mask of each row's
-  cached positions.
+  values (one slot per row) and writes the new ones in place; on CUDA,
+  ``abc.batch.resident.onnx`` (:mod:`moodscore.models.transformer_resident`), which takes the
+  buffers the call before returned and returns them updated, so they stay on the device
+  (I/O binding) and only tokens, masks and logits cross; ``abc.batch.onnx``
+  (:mod:`moodscore.models.transformer_slots`), whose buffers the worker holds and writes, is
+  the plain reference.
   Prompts are prefilled together, right-padded; then one step advances every row by a token.
-  The buffers hold only as many positions as the longest row's cache needs (in steps of
-  ``SLOT_STEP``), not the model's whole block (``abc.batch.onnx`` reads every one of them).
+  On the CPU the buffers hold only as many positions as the longest row's cache needs (in
+  steps of ``SLOT_STEP``), not the model's whole block.
 - LSTM: ``lstm.onnx`` as it is (its batch axis is dynamic): rows' states are stacked per step;
   contexts are prefilled in groups of equal length, so no row ever sees padding.
 
@@ -20,7 +23,7 @@ A row's numbers do not depend on the other rows, so a phrase decoded in a batch 
 notes as decoded alone with the same seed (the test holds this for both models). The int8
 graphs quantize activations per call over the whole batch, so at int8 that holds only alone.
 
-Public API: :class:`Job`, :class:`BatchedAbc`, :class:`GqaAbc`, :class:`BatchedLstm`,
+Public API: :class:`Job`, :class:`BatchedAbc`, :class:`GqaAbc`, :class:`ResidentAbc`, :class:`BatchedLstm`,
 :func:`load_batched`, :func:`abc_graph`, ``ABC_GRAPHS``.
 """
 from __future__ import annotations
@@ -432,6 +435,101 @@ class GqaAbc(BatchedAbc):
         return b.get_outputs()[0].numpy()  # type: ignore[no-any-return]
 
 
+class ResidentAbc(BatchedAbc):
+    """``abc.batch.resident.onnx`` (:mod:`moodscore.models.transformer_resident`), the CUDA
+    provider's graph: the slot buffers stay where the model runs, bound with ONNX Runtime's I/O
+    binding, and every call returns them updated. Only tokens, masks and logits cross to and
+    from the device. The buffers hold the model's whole block of slot positions (a GPU has the
+    memory, and resizing them would mean a copy through the host). Rows joining, leaving or
+    changing places only change ``order``, the rows the next call keeps, in their new order.
+    On the CPU (where tests run it), the same code keeps the buffers as ONNX Runtime values."""
+
+    def __init__(self, generator: AbcGenerator, session: Any, max_batch: int = 64) -> None:
+        import onnxruntime as ort
+
+        _Batched.__init__(self, max_batch)
+        self.generator, self.session = generator, session
+        c = generator.card["config"]
+        self.layers, self.heads, self.hd = c["n_layer"], c["n_head"], c["n_embd"] // c["n_head"]
+        self.slots = self.cap = generator.block
+        self.vectorised = True
+        self.resized = 0
+        self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
+        self._binding = session.io_binding()
+        self._names = [f"{kind}_{x}{i}" for kind in ("past", "present") for x in "kv" for i in range(self.layers)]
+        shapes = [(1, self.heads, self.hd, self.slots)] * self.layers + [(1, self.heads, self.slots, self.hd)] * self.layers
+        self._cache = [ort.OrtValue.ortvalue_from_numpy(np.zeros(shape, np.float32), self.device, 0)
+                       for shape in shapes]  # one row to start: a new row's slots are masked, any row serves
+        self._src: list[int] = []  # for each row, its row in ``_cache``
+
+    def _add(self, row: _Row) -> None:
+        _Batched._add(self, row)
+        self._src.append(0)
+
+    def _move(self, src: int, dst: int) -> None:
+        _Batched._move(self, src, dst)
+        self._src[dst] = self._src[src]
+
+    def _swap(self, i: int, j: int) -> None:
+        _Batched._swap(self, i, j)
+        self._src[i], self._src[j] = self._src[j], self._src[i]
+
+    def _remove(self, row: _Row) -> None:
+        super()._remove(row)
+        self._src.pop()
+
+    def _call(self, active: list[int], feed: dict[str, np.ndarray]) -> np.ndarray:
+        """One call for the rows at ``active`` (in that order); every other row is kept, after them."""
+        chosen = set(active)
+        place = active + [p for p in range(len(self.rows)) if p not in chosen]
+        feed["order"] = np.array([self._src[p] for p in place], np.int64)
+        b = self._binding
+        b.clear_binding_inputs()
+        b.clear_binding_outputs()
+        for name, value in feed.items():
+            b.bind_cpu_input(name, value)
+        half = 2 * self.layers
+        for name, value in zip(self._names[:half], self._cache):
+            b.bind_ortvalue_input(name, value)
+        b.bind_output("logits", "cpu")
+        for name in self._names[half:]:
+            b.bind_output(name, self.device)
+        self.calls += 1
+        self.session.run_with_iobinding(b)
+        logits, *self._cache = b.get_outputs()
+        for q, p in enumerate(place):
+            self._src[p] = q
+        return logits.numpy()  # type: ignore[no-any-return]
+
+    def _prefill(self, index: list[int]) -> np.ndarray:
+        rows = [self.rows[i] for i in index]
+        ids, barpos = _prompts(rows)
+        n, T = ids.shape
+        if T > self.slots:
+            raise ModelError(f"a prompt of {T} tokens does not fit the model's {self.slots} positions")
+        at = np.broadcast_to(np.arange(T), (n, T)).copy()
+        logits = self._call(index, {
+            "idx": ids, "barpos": barpos, "pos": at, "va": np.stack([r.va for r in rows]),
+            "past_mask": np.zeros((n, self.slots), bool),
+            "last": np.array([len(r.ask.ids) - 1 for r in rows], np.int64), "write": at})
+        for r in rows:
+            r.cached = len(r.ask.ids)
+        return logits
+
+    def _step(self, rows: list[_Row]) -> np.ndarray:
+        n = len(rows)
+        start = np.array([r.ask.start for r in rows], np.int64)  # == each row's cached positions
+        logits = self._call(list(range(n)), {
+            "idx": np.array([r.ask.ids[0] for r in rows], np.int64)[:, None],
+            "barpos": np.array([r.ask.barpos[0] for r in rows], np.int64)[:, None],
+            "pos": start[:, None], "va": np.stack([r.va for r in rows]),
+            "past_mask": np.arange(self.slots)[None, :] < start[:, None],
+            "last": np.zeros(n, np.int64), "write": start[:, None]})
+        for j, r in enumerate(rows):
+            r.cached = int(start[j]) + 1
+        return logits
+
+
 def _prompts(rows: list[_Row]) -> tuple[np.ndarray, np.ndarray]:
     """The rows' prompts, right-padded with zeros to the longest: ids and bar positions (n, T)."""
     T = max(len(r.ask.ids) for r in rows)
@@ -522,24 +620,25 @@ class BatchedLstm(_Batched):
         return [(int(p), timing) for p, (_, timing) in zip(pitches, outs)]
 
 
-ABC_GRAPHS = ("auto", "gqa", "slots")
+ABC_GRAPHS = ("auto", "gqa", "slots", "resident")
 
 
 def abc_graph(graph: str, prefer_gpu: bool) -> str:
-    """The ABC's batched graph ``graph`` names: ``auto`` is ``slots`` exactly where the CUDA
+    """The ABC's batched graph ``graph`` names: ``auto`` is ``resident`` exactly where the CUDA
     provider runs it (the fused attention runs there only at fp16), else ``gqa``."""
     if graph not in ABC_GRAPHS:
         raise ConfigError(f"graph must be one of {', '.join(ABC_GRAPHS)}, got {graph!r}")
     if graph == "auto":
-        return "slots" if "CUDAExecutionProvider" in providers(prefer_gpu) else "gqa"
+        return "resident" if "CUDAExecutionProvider" in providers(prefer_gpu) else "gqa"
     return graph
 
 
 def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp32", threads: int = 1,
                  prefer_gpu: bool = True, max_batch: int = 64, graph: str = "auto") -> BatchedAbc | BatchedLstm:
     """The shipped model ``name`` as a batched decoder (fp32 by default: see the module note).
-    ``graph`` (ABC only): ``gqa`` (fused attention; ``auto`` on the CPU), ``slots`` (``auto``
-    on CUDA)."""
+    ``graph`` (ABC only): ``gqa`` (fused attention; ``auto`` on the CPU), ``resident`` (the
+    cache kept on the device; ``auto`` on CUDA, fp32 only), ``slots`` (the cache held by the
+    caller)."""
     if name not in MODELS:
         raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
     if precision not in PRECISIONS:
@@ -548,15 +647,18 @@ def load_batched(name: str, *, folder: Path | None = None, precision: str = "fp3
     card = load_card(name, folder)
     if name == "abc":
         graph = abc_graph(graph, prefer_gpu)
+        if graph == "resident" and precision != "fp32":
+            raise ConfigError(f"the resident graph (CUDA's) runs at fp32 only, got {precision}: "
+                              "the CUDA provider has no kernel for the int8 graphs' quantized matmuls")
         batched = card.get("batched") or {}
-        if graph == "gqa":
-            batched = batched.get("gqa") or {}
+        if graph in ("gqa", "resident"):
+            batched = batched.get(graph) or {}
         if precision not in batched:
             raise ModelError(f"model card {folder / 'abc.json'} names no batched {graph} {precision} graph: "
                              "run `moodscore export`")
         session = _session(folder / batched[precision], threads, prefer_gpu)
         # the generator only lends its decoding loop, vocabulary and masks: no session of its own
-        kind = GqaAbc if graph == "gqa" else BatchedAbc
+        kind = {"gqa": GqaAbc, "resident": ResidentAbc}.get(graph, BatchedAbc)
         return kind(AbcGenerator(_NoBackend(), card), session, max_batch)
     path = model_file(name, card, folder, precision)
     session = _session(path, threads, prefer_gpu)

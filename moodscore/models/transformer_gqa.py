@@ -10,7 +10,8 @@ Bound as both input and output of a call (ONNX Runtime's I/O binding), the buffe
 in place, so the caller never copies the cache. A call on an empty cache (``S == 0``) prefills:
 ``seqlens[b] + 1`` is row ``b``'s prompt length, ``total`` the longest, and the buffers it
 returns hold each prompt's keys and values. Only each row's ``last`` position goes through the
-head. ONNX Runtime's CUDA provider runs this node only at fp16, so the GPU keeps ``SlotAbc``.
+head. ONNX Runtime's CUDA provider runs this node only at fp16, so the GPU gets
+:class:`~moodscore.models.transformer_resident.ResidentAbc`.
 Needs torch.
 
 Public API: :class:`GqaAbc`.

@@ -12,6 +12,7 @@ from moodscore.cli import main
     (["host", "--precision", "fp16"], "invalid choice: 'fp16'"),
     (["bench", "sessions", "--sessions", "100,lots"], "--sessions must be counts like 200,400"),
     (["bench", "sessions", "--graph", "paged"], "invalid choice: 'paged'"),
+    (["bench", "sessions", "--graph", "resident", "--precision", "int8"], "resident graph (CUDA's) runs at fp32 only"),
     (["render", "a.json", "b.json", "-o", "x.mid"], "one cue sheet at a time; several with --ray"),
     (["render", "--ray", "a.json", "-o", "out", "--wav", "x.wav"], "--wav is not available with --ray"),
 ])

@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from moodscore.host.core import SessionTag
 from moodscore.host.worker import GenerationWorker
 from moodscore.models.batched import Job, load_batched
@@ -44,10 +46,11 @@ def test_jobs_start_by_deadline_gather_those_due_soon_and_skip_the_unwanted():
         worker.close()
 
 
-def test_a_row_no_longer_wanted_stops_in_flight():
+@pytest.mark.parametrize("graph", ["auto", "resident"])  # the CPU's graph and CUDA's, run here
+def test_a_row_no_longer_wanted_stops_in_flight(graph):
     # a mood change (or a closed session) makes a job moot while it decodes: it stops there
     done: list[Job] = []
-    worker = GenerationWorker({"abc": load_batched("abc", max_batch=8)}, done.extend, lazy=5.0,
+    worker = GenerationWorker({"abc": load_batched("abc", max_batch=8, graph=graph)}, done.extend, lazy=5.0,
                               still_wanted=lambda job: not (job.seed == 1 and job.steps >= 3)).start()
     try:
         t0 = time.perf_counter()

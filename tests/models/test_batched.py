@@ -8,7 +8,8 @@ import pytest
 
 from moodscore.engine.template import controls
 from moodscore.errors import ConfigError
-from moodscore.models.batched import GqaAbc, Job, load_batched
+from moodscore.models import batched as batched_module
+from moodscore.models.batched import GqaAbc, Job, ResidentAbc, abc_graph, load_batched
 from moodscore.models.runtime import load_card, load_generator, weights_dir
 from moodscore.music import Meter
 
@@ -39,7 +40,9 @@ def _alone(name: str, jobs: list[Job]) -> list:
                                rng=np.random.default_rng(j.seed)) for j in jobs]
 
 
-MODELS = [("abc", "gqa"), ("abc", "slots"), ("lstm", "auto")]  # the ABC's CPU and CUDA graphs, run here
+# the ABC's CPU graph, its CUDA graph (the cache kept on the device: here, as ONNX Runtime values on
+# the CPU) and the caller-held slot graph, all run here
+MODELS = [("abc", "gqa"), ("abc", "resident"), ("abc", "slots"), ("lstm", "auto")]
 
 
 @pytest.mark.parametrize("name,graph", MODELS)
@@ -56,7 +59,7 @@ def test_a_phrase_decoded_in_a_batch_has_the_notes_it_has_alone(name, graph, max
         assert job.phrase.notes == phrase.notes
         assert job.phrase.tokens == phrase.tokens and job.phrase.bars == job.bars
     assert batched.calls * 2 < sum(j.steps for j in jobs)  # rows share calls
-    if name == "abc":  # the slot buffers followed the longest row, not the model's whole block
+    if name == "abc" and graph != "resident":  # the slot buffers followed the longest row, not the whole block
         assert batched.resized >= 2 and batched.cap < batched.slots
 
 
@@ -78,7 +81,7 @@ def test_rows_drawn_together_draw_what_each_row_draws_on_its_own(name):
     assert together.calls == each.calls
 
 
-@pytest.mark.parametrize("graph", ["gqa", "slots"])
+@pytest.mark.parametrize("graph", ["gqa", "resident", "slots"])
 def test_abc_rows_that_run_out_of_positions_restart_as_alone(graph):
     jobs = _jobs("abc", 6, seed=3)
     for j in jobs:
@@ -113,8 +116,40 @@ def test_batched_graphs_are_small_and_share_the_single_graphs_weights(graph):
 
 def test_the_cpu_gets_the_fused_attention_graph_and_a_bad_graph_name_is_refused():
     assert isinstance(load_batched("abc", prefer_gpu=False), GqaAbc)
-    with pytest.raises(ConfigError, match="graph must be one of auto, gqa, slots"):
+    with pytest.raises(ConfigError, match="graph must be one of auto, gqa, slots, resident"):
         load_batched("abc", graph="paged")
+
+
+def test_cuda_gets_the_resident_graph_at_fp32_only(monkeypatch):
+    monkeypatch.setattr(batched_module, "providers", lambda prefer_gpu=True: (
+        ["CUDAExecutionProvider", "CPUExecutionProvider"] if prefer_gpu else ["CPUExecutionProvider"]))
+    assert abc_graph("auto", prefer_gpu=True) == "resident"
+    assert abc_graph("auto", prefer_gpu=False) == "gqa"
+    with pytest.raises(ConfigError, match="resident graph .CUDA's. runs at fp32 only, got int8"):
+        load_batched("abc", precision="int8", graph="resident", prefer_gpu=False)
+
+
+def test_the_resident_graph_keeps_each_rows_cache_as_rows_come_and_go():
+    # rows join as others finish, two leave mid-phrase (discarded): the buffers the next call is
+    # given are the values the call before returned, and each row still finds its own cache row
+    assert (weights_dir() / load_card("abc")["batched"]["resident"]["fp32"]).stat().st_size < 200_000
+    jobs = _jobs("abc", 14, seed=21)
+    alone = _alone("abc", jobs)
+    model = load_batched("abc", max_batch=6, graph="resident")
+    assert isinstance(model, ResidentAbc)
+    waiting, dropped, gone = list(jobs), [jobs[1], jobs[3]], []
+    while waiting or model.rows:
+        while waiting and model.free:
+            model.admit(waiting.pop(0))
+        model.step()
+        if model.calls == 9:
+            gone = model.discard(lambda j: all(j is not d for d in dropped))
+        rows = model._cache[0].shape()[0]
+        assert len(set(model._src)) == len(model._src) and all(0 <= q < rows for q in model._src)
+    assert len(gone) == 2 and all(any(g is d for d in dropped) for g in gone)
+    for job, phrase in zip(jobs, alone):
+        if all(job is not d for d in dropped):
+            assert job.phrase is not None and job.phrase.notes == phrase.notes
 
 
 def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
@@ -125,7 +160,8 @@ def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
     for name in ("abc.onnx", "abc.int8.onnx", "abc.json"):
         shutil.copy(weights_dir() / name, tmp_path / name)
     export_abc_batched(weights_dir() / "abc.pt", tmp_path)
-    for name in ("abc.batch.onnx", "abc.batch.int8.onnx", "abc.batch.gqa.onnx", "abc.batch.gqa.int8.onnx"):
+    for name in ("abc.batch.onnx", "abc.batch.int8.onnx", "abc.batch.gqa.onnx", "abc.batch.gqa.int8.onnx",
+                 "abc.batch.resident.onnx"):
         assert (tmp_path / name).read_bytes() == (weights_dir() / name).read_bytes(), name
 
 
