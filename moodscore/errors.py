@@ -28,3 +28,7 @@ class TokenizeError(MoodscoreError, ValueError):
 
 class OutputError(MoodscoreError, OSError):
     """A file or port could not be written."""
+
+
+class BenchError(MoodscoreError):
+    """A benchmark run ended without its figures."""

@@ -28,26 +28,69 @@ Public API: :func:`run`, :func:`throughput`, :func:`hold`, :func:`host_work`.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import hashlib
 import heapq
 import logging
 import os
+import pickle
 import time
-from typing import Callable
+from typing import Callable, TypeVar
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..engine.protocol import SessionMessage, TempoMessage, VAMessage
 from ..engine.template import Template, controls
-from ..errors import ConfigError
+from ..errors import BenchError, ConfigError
 from ..models.batched import Job, abc_graph, load_batched
 from ..models.runtime import load_generator
 from ..music import Meter, Phrase
 from .core import HostCore, HostLimits, HostSession
 from .worker import GenerationWorker
 
+T = TypeVar("T")
+
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def _isolated(fn: Callable[[], T]) -> T:
+    """``fn()`` in a forked child, where fork exists: each count of sessions starts from the same
+    process (models loaded, a full batch run) and none inherits memory an earlier count freed,
+    which would hide its own growth in RSS. The child returns its value, or its error, pickled."""
+    if not hasattr(os, "fork"):
+        return fn()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        try:
+            data = pickle.dumps((True, fn()))
+        except BaseException as err:  # noqa: BLE001 - reported in the parent
+            data = pickle.dumps((False, f"{type(err).__name__}: {err}"))
+        with os.fdopen(write, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        raise BenchError(f"the bench's child process ended without a result (wait status {status})")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise BenchError(f"the bench's child process failed: {value}")
+    return value  # type: ignore[no-any-return]
+
+
+def _trimmed() -> None:
+    """Hand memory already freed back to the system, so RSS grows with what is allocated next."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: RSS then counts from what is resident
+        pass
 
 
 def _rss_mb() -> float:
@@ -170,9 +213,10 @@ class Held:
     tick_max_ms: float
     cpu_per_session_ms: float  # CPU ms per second of music, per session
     generation_share: float  # of that CPU, the generation worker's
-    rss_per_session_kb: float
+    rss_per_session_kb: float  # the run's whole RSS growth (its fixed costs too) over its sessions
     mean_batch: float
     ok: bool
+    rss_growth_mb: float = 0.0
 
 
 def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: str = "abc",
@@ -195,10 +239,10 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     worker.start()
     listeners = _Listeners(core, bpm, np.random.default_rng(seed), sink)
     sessions = listeners.sessions
+    _trimmed()
     rss0 = _rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     end = None
-    rss_all = rss0
     try:
         while True:
             now = time.perf_counter()
@@ -206,7 +250,6 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
                 listeners.join(now)
             if end is None and len(sessions) == n:
                 end = now + seconds
-                rss_all = _rss_mb()
             if end is not None and now >= end:
                 break
             listeners.move(now)
@@ -214,6 +257,7 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
             time.sleep(max(0.0, tick - (time.perf_counter() - now)))
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
+        rss = _rss_mb()  # after the whole run: every session's state as it plays
     finally:
         worker.close()
     misses = sum(s.conductor.misses for s in sessions)
@@ -227,7 +271,17 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     ok = misses == 0 and tick_p99 <= tick_slack
     return Held(n, bpm, seconds, misses, late, phrases, float(np.percentile(leads, 50)),
                 float(np.percentile(leads, 1)), tick_p99, lags.max * 1000,
-                cpu / wall / n * 1000, worker.cpu / max(cpu, 1e-9), (rss_all - rss0) * 1024 / n, float(np.mean(worker.batch_rows or [0])), ok)
+                cpu / wall / n * 1000, worker.cpu / max(cpu, 1e-9), (rss - rss0) * 1024 / n, float(np.mean(worker.batch_rows or [0])), ok,
+                rss - rss0)
+
+
+def rss_per_added_session(growth: list[tuple[int, float]]) -> float | None:
+    """KB of RSS each further session adds: the least-squares slope of (sessions, MB of growth)
+    over runs; None unless two runs had different counts."""
+    if len({n for n, _ in growth}) < 2:
+        return None
+    n, mb = np.array(growth, dtype=float).T
+    return float(np.polyfit(n, mb, 1)[0] * 1024)
 
 
 def _fastest_bpm(template: Template) -> float:
@@ -295,20 +349,26 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
                                   graph=graph if model == "abc" else "auto")}
     models[model].run(_jobs(model, max_batch))  # a full batch first: its buffers are the models' cost
     print(f"\nsessions held in real time for {minutes:g} min each, after all joined. cpu: ms per second of music "
-          "per session (gen: the generation worker's share); rss: KB per session beyond the models and a "
-          "full batch; lead: ms phrases were ready before due (p50, 1st percentile); tick: ms due output "
+          "per session (gen: the generation worker's share); rss: the run's RSS growth beyond the models and "
+          "a full batch, KB per session (each count runs in a process of its own); lead: ms phrases were ready before due (p50, 1st percentile); tick: ms due output "
           "waited; batch: mean rows per model call")
     print("sessions    bpm      s  phrases misses  late  lead p50  lead p01 tick p99 tick max "
           "cpu ms/s   gen   rss KB  batch")
     held = {}
+    growth: list[tuple[int, float]] = []
     for bpm in (120.0, _fastest_bpm(Template())):
         def attempt(n: int, bpm: float = bpm) -> bool:
-            h = hold(n, bpm, minutes * 60, precision=precision, model=model, max_batch=max_batch,
-                     device=device, models=models)
+            h = _isolated(lambda: hold(n, bpm, minutes * 60, precision=precision, model=model,
+                                       max_batch=max_batch, device=device, models=models))
             _print_held(h)
+            growth.append((n, h.rss_growth_mb))
             return h.ok
 
         held[bpm] = _search(attempt, start, sessions)
+    marginal = rss_per_added_session(growth)
+    if marginal is not None:
+        print(f"\nRSS per added session: {marginal:.0f} KB (the slope of each run's RSS growth against its "
+              f"sessions, least squares over {len(growth)} runs; the rest is the runs' fixed cost)")
     worst = min(held.values())
     print(f"\nsessions held per core: {worst} at {' and '.join(f'{b:g} BPM: {n}' for b, n in held.items())}")
     return worst
