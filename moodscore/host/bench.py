@@ -55,6 +55,14 @@ T = TypeVar("T")
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
+def traffic(graph: str, rows: int = 64) -> tuple[float, float]:
+    """MB a model call of the ABC's ``graph`` (``slots`` or ``resident``) is given and returns as
+    host memory, decoding ``rows`` phrases at once: what would cross to a GPU and back."""
+    model = load_batched("abc", max_batch=rows, graph=graph, prefer_gpu=False)
+    model.run(_jobs("abc", rows, seed=rows))
+    return model.sent / model.calls / 1e6, model.received / model.calls / 1e6
+
+
 def _isolated(fn: Callable[[], T]) -> T:
     """``fn()`` in a forked child, where fork exists: each count of sessions starts from the same
     process (models loaded, a full batch run) and none inherits memory an earlier count freed,
@@ -342,6 +350,9 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
             continue
         rates = [throughput(name, prec, b, device=device, graph=graph) for b in batches]
         print(f"{name:>4} {prec:<4}" + "".join(f"{r:8.0f}" for r in rates), flush=True)
+    if model == "abc":
+        print("\nwhat a 64-row call of the ABC's CUDA graphs moves between host and device, MB to / from: "
+              + "; ".join(f"{g} {a:.3f} / {b:.3f}" for g in ("slots", "resident") for a, b in [traffic(g)]))
     work, digest = host_work()
     print(f"\nthe host's own work, without generation (100 sessions, 120 BPM, 60 s of music on a virtual clock, "
           f"phrases made beforehand): {work:.2f} CPU ms per second of music per session (output digest {digest})")

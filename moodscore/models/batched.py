@@ -107,6 +107,9 @@ class _Batched:
         self.rows: list[_Row] = []
         self.urgent = 0  # rows[:urgent] are near their deadlines: while any is, only they step
         self.calls = 0
+        # bytes given to and returned by the model calls as host memory: what crosses to a device
+        # and back (counted by the graphs CUDA can run, ``slots`` and ``resident``)
+        self.sent = self.received = 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -306,7 +309,10 @@ class BatchedAbc(_Batched):
                 feed[f"past_k{i}"] = np.zeros((n, self.heads, self.hd, 0), np.float32)
                 feed[f"past_v{i}"] = np.zeros((n, self.heads, 0, self.hd), np.float32)
         self.calls += 1
-        return self.session.run(None, feed)  # type: ignore[no-any-return]
+        out: list[np.ndarray] = self.session.run(None, feed)
+        self.sent += sum(x.nbytes for x in feed.values())
+        self.received += sum(x.nbytes for x in out)
+        return out
 
     def _prefill(self, index: list[int]) -> np.ndarray:
         rows = [self.rows[i] for i in index]
@@ -499,7 +505,10 @@ class ResidentAbc(BatchedAbc):
         logits, *self._cache = b.get_outputs()
         for q, p in enumerate(place):
             self._src[p] = q
-        return logits.numpy()  # type: ignore[no-any-return]
+        out: np.ndarray = logits.numpy()
+        self.sent += sum(x.nbytes for x in feed.values())
+        self.received += out.nbytes
+        return out
 
     def _prefill(self, index: list[int]) -> np.ndarray:
         rows = [self.rows[i] for i in index]

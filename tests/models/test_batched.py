@@ -184,3 +184,20 @@ def test_urgent_rows_step_alone_first_and_keep_their_notes(name, graph):
     assert [j.phrase.notes for j in jobs] == [p.notes for p in alone]  # type: ignore[union-attr]
     due = [j.deadline for j in order]
     assert due[: due.count(0.0)] == [0.0] * due.count(0.0)  # the earliest due finished first
+
+
+def test_the_resident_graph_sends_the_model_no_cache_and_gets_none_back():
+    # what would cross to a GPU and back per call: the slot graph's cache goes both ways; the
+    # resident graph's stays with the model: tokens, masks and logits only
+    jobs = _jobs("abc", 16, seed=8)
+    copies = [Job(j.context, j.valence, j.arousal, j.mode, j.meter, j.bars, j.seed) for j in jobs]
+    slots, resident = load_batched("abc", graph="slots"), load_batched("abc", graph="resident")
+    slots.run(jobs)
+    resident.run(copies)
+    assert [j.phrase.notes for j in jobs] == [j.phrase.notes for j in copies]  # type: ignore[union-attr]
+    c = load_card("abc")["config"]
+    tokens = 16 * (4 * 8 * c["block_size"] + c["block_size"] + 3 * 8 + 8)  # 16 rows' ids, positions, mask...
+    assert resident.sent / resident.calls < tokens < 2 * c["n_layer"] * c["n_embd"] * 16 * 4 * 16  # < 16 slots' cache
+    assert 20 * resident.sent / resident.calls < slots.sent / slots.calls
+    assert resident.received / resident.calls <= 16 * c["vocab_size"] * 4  # the logits, nothing more
+    assert slots.received / slots.calls > 4 * resident.received / resident.calls
