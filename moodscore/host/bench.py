@@ -44,7 +44,7 @@ import numpy as np
 from ..engine.protocol import SessionMessage, TempoMessage, VAMessage
 from ..engine.template import Template, controls
 from ..errors import BenchError, ConfigError
-from ..models.batched import Job, abc_graph, load_batched
+from ..models.batched import BatchedAbc, Job, abc_graph, load_batched
 from ..models.runtime import load_generator
 from ..music import Meter, Phrase
 from .core import HostCore, HostLimits, HostSession
@@ -359,6 +359,9 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
     models = {model: load_batched(model, precision=precision, max_batch=max_batch, prefer_gpu=device == "cuda",
                                   graph=graph if model == "abc" else "auto")}
     models[model].run(_jobs(model, max_batch))  # a full batch first: its buffers are the models' cost
+    batch = models[model]
+    if isinstance(batch, BatchedAbc):
+        batch.reserve()  # the slot buffers at the most they can grow to, resident
     print(f"\nsessions held in real time for {minutes:g} min each, after all joined. cpu: ms per second of music "
           "per session (gen: the generation worker's share); rss: the run's RSS growth beyond the models and "
           "a full batch, KB per session (each count runs in a process of its own); lead: ms phrases were ready before due (p50, 1st percentile); tick: ms due output "

@@ -272,6 +272,21 @@ class BatchedAbc(_Batched):
             new[kept] = old[kept]
         self._k, self._v, self.cap = k, v, cap
 
+    def reserve(self) -> None:
+        """Give the slot buffers, while no row is in flight, the memory they can ever grow to (both
+        sets, ``max_batch`` rows by the model's whole block), written so that it is resident: the
+        cache then counts as the batch's cost, as the models do, not as the sessions' (the
+        sessions bench). The buffers' positions shrink back as the rows allow."""
+        if self.rows:
+            raise ConfigError(f"reserve needs an idle batch, {len(self.rows)} rows are in flight")
+        need = self.max_batch * self.heads * self.hd * self.slots
+        for side in (0, 1):
+            self._pool[side] = [np.zeros(need, np.float32) for _ in range(2 * self.layers)]
+            for flat in self._pool[side]:
+                flat.fill(0.0)  # np.zeros maps pages lazily: touch them
+        self._resize(self.max_batch, self.slots)
+        self.cap = self.slots
+
     def _fit(self, need: int) -> None:
         """Slot positions for a cache of ``need``: each step attends over every slot position of
         the buffers, so they hold what the longest row needs, rounded up to ``SLOT_STEP``, and
@@ -467,6 +482,11 @@ class ResidentAbc(BatchedAbc):
         self._cache = [ort.OrtValue.ortvalue_from_numpy(np.zeros(shape, np.float32), self.device, 0)
                        for shape in shapes]  # one row to start: a new row's slots are masked, any row serves
         self._src: list[int] = []  # for each row, its row in ``_cache``
+
+    def reserve(self) -> None:
+        """Nothing to reserve: the buffers are the values ONNX Runtime returns."""
+        if self.rows:
+            raise ConfigError(f"reserve needs an idle batch, {len(self.rows)} rows are in flight")
 
     def _add(self, row: _Row) -> None:
         _Batched._add(self, row)

@@ -201,3 +201,20 @@ def test_the_resident_graph_sends_the_model_no_cache_and_gets_none_back():
     assert 20 * resident.sent / resident.calls < slots.sent / slots.calls
     assert resident.received / resident.calls <= 16 * c["vocab_size"] * 4  # the logits, nothing more
     assert slots.received / slots.calls > 4 * resident.received / resident.calls
+
+
+@pytest.mark.parametrize("graph", ["gqa", "slots", "resident"])
+def test_reserved_slot_buffers_keep_the_notes(graph):
+    # the bench reserves the buffers' largest size before it counts memory; decoding is the same
+    jobs = _jobs("abc", 6, seed=13)
+    alone = _alone("abc", jobs)
+    model = load_batched("abc", max_batch=4, graph=graph)
+    model.reserve()
+    if graph != "resident":
+        c = load_card("abc")["config"]
+        assert all(flat.size == 4 * c["n_embd"] * c["block_size"] for side in model._pool for flat in side)
+    model.run(jobs)
+    assert [j.phrase.notes for j in jobs] == [p.notes for p in alone]  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="idle batch"):
+        model.admit(Job(None, 0.0, 0.0, "maj", Meter(4, 4), 1, 1))
+        model.reserve()
