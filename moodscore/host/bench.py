@@ -36,6 +36,7 @@ import logging
 import os
 import pickle
 import time
+import tracemalloc
 from typing import Callable, TypeVar
 from dataclasses import dataclass
 
@@ -167,11 +168,15 @@ class _Listeners:
 
 
 def host_work(n: int = 100, seconds: float = 60.0, bpm: float = 120.0, *, model: str = "lstm",
-              step: float = 0.005, seed: int = 1) -> tuple[float, str]:
+              step: float = 0.005, seed: int = 1, memory: bool = False) -> tuple[float, str]:
     """The host's own CPU, without generation: ``n`` sessions in :class:`HostCore` on a virtual
     clock (``step`` s a tick) for ``seconds`` of music, moods moving every 20-40 s, each request
     answered at once from phrases made beforehand. Returns (CPU ms per second of music per
-    session, a digest of every text sent: the same code gives the same digest)."""
+    session, a digest of every text sent: the same code gives the same digest).
+
+    ``memory``: instead, (KB per session of the memory the sessions hold at the end, traced by
+    ``tracemalloc`` from before they join, after a collection; no digest): what a session keeps,
+    without the allocator's slack or the batch's transient buffers that RSS also holds."""
     single = load_generator(model, precision="fp32")
     pool: dict[str, list] = {}
     for mode in sorted({controls(v, a).mode for v in np.linspace(-1, 1, 9) for a in np.linspace(-1, 1, 9)}):
@@ -185,7 +190,16 @@ def host_work(n: int = 100, seconds: float = 60.0, bpm: float = 120.0, *, model:
     core = HostCore(asked.append, limits=HostLimits(max_sessions=n, start_delay=2.0), template=Template(),
                     clock=lambda: clock[0], advance_budget=None)
     texts: list[str] = []
-    listeners = _Listeners(core, bpm, np.random.default_rng(seed), texts.append)
+    sent = [0]
+
+    def count(text: str) -> None:
+        sent[0] += len(text)
+
+    if memory:
+        gc.collect()
+        tracemalloc.start()
+        traced0 = tracemalloc.get_traced_memory()[0]
+    listeners = _Listeners(core, bpm, np.random.default_rng(seed), count if memory else texts.append)
     for _ in range(n):
         listeners.join(0.0)
     cpu0 = time.process_time()
@@ -203,6 +217,12 @@ def host_work(n: int = 100, seconds: float = 60.0, bpm: float = 120.0, *, model:
             core.delivered(jobs)
         core.tick(now)
     cpu = time.process_time() - cpu0
+    if memory:
+        asked.clear()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - traced0
+        tracemalloc.stop()
+        return held / 1024 / n, ""
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     return cpu / seconds / n * 1000, digest
 
@@ -375,14 +395,21 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
             h = _isolated(lambda: hold(n, bpm, minutes * 60, precision=precision, model=model,
                                        max_batch=max_batch, device=device, models=models))
             _print_held(h)
-            growth.append((n, h.rss_growth_mb))
+            if h.ok:  # a run that falls behind also holds its backlog
+                growth.append((n, h.rss_growth_mb))
             return h.ok
 
         held[bpm] = _search(attempt, start, sessions)
     marginal = rss_per_added_session(growth)
-    if marginal is not None:
-        print(f"\nRSS per added session: {marginal:.0f} KB (the slope of each run's RSS growth against its "
-              f"sessions, least squares over {len(growth)} runs; the rest is the runs' fixed cost)")
+    if growth:
+        worst_rss = max(mb * 1024 / n for n, mb in growth)
+        print(f"\nRSS growth per session, fixed costs included, at most {worst_rss:.0f} KB in a run that held"
+              + (f"; per added session {marginal:.0f} KB (least-squares slope over the {len(growth)} runs that "
+                 "held; the allocator's slack and the batch's transient buffers make it noisy)"
+                 if marginal is not None else ""))
+    state = _isolated(lambda: host_work(100, 60.0, memory=True)[0])
+    print(f"memory a session holds: {state:.0f} KB (traced allocations still live after 60 s of music, 100 "
+          "sessions on a virtual clock, phrases made beforehand)")
     worst = min(held.values())
     print(f"\nsessions held per core: {worst} at {' and '.join(f'{b:g} BPM: {n}' for b, n in held.items())}")
     return worst

@@ -44,3 +44,8 @@ def test_a_short_hold_in_its_own_process_plays_every_session():
     h = _isolated(lambda: hold(6, 120.0, 3.0, model="lstm", max_batch=8))
     assert h.sessions == 6 and h.phrases >= 6 and h.misses == 0
     assert h.cpu_per_session_ms > 0 and h.rss_growth_mb == pytest.approx(h.rss_per_session_kb * 6 / 1024)
+
+
+def test_the_memory_a_session_holds_is_traced_per_session():
+    few, digest = _isolated(lambda: host_work(4, 12.0, memory=True))
+    assert digest == "" and 10 < few < 5000  # KB: a session's conductor, queues and arrangements
