@@ -305,8 +305,8 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
 
 def rss_per_added_session(growth: list[tuple[int, float]]) -> float | None:
     """KB of RSS each further session adds: the least-squares slope of (sessions, MB of growth)
-    over runs; None unless two runs had different counts."""
-    if len({n for n, _ in growth}) < 2:
+    over runs; None unless three runs had different counts (two runs' noise makes any slope)."""
+    if len({n for n, _ in growth}) < 3:
         return None
     n, mb = np.array(growth, dtype=float).T
     return float(np.polyfit(n, mb, 1)[0] * 1024)

@@ -37,7 +37,7 @@ def test_a_count_runs_in_a_child_and_returns_its_value_or_its_error():
 
 def test_rss_per_added_session_is_the_slope_over_runs():
     assert rss_per_added_session([(100, 20.0), (200, 30.0), (300, 40.0)]) == pytest.approx(102.4)
-    assert rss_per_added_session([(100, 20.0), (100, 21.0)]) is None  # one count: no slope
+    assert rss_per_added_session([(100, 20.0), (200, 21.0), (100, 22.0)]) is None  # two counts: no slope
 
 
 def test_a_short_hold_in_its_own_process_plays_every_session():
