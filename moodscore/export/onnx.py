@@ -129,13 +129,8 @@ def export_abc_batched(checkpoint: Path, out_dir: Path) -> Path:
     if not isinstance(model, AbcTransformer):
         raise ModelError(f"{checkpoint} is not an ABC transformer checkpoint")
     cfg = model.cfg
-    hd = cfg.n_embd // cfg.n_head
-    keys = [torch.zeros(2, cfg.n_head, hd, 4) for _ in range(cfg.n_layer)]
-    values = [torch.zeros(2, cfg.n_head, 4, hd) for _ in range(cfg.n_layer)]
-    args = (torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
-            torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 2), torch.ones(2, 4, dtype=torch.bool),
-            torch.zeros(2, dtype=torch.long), *keys, *values)
-    cache = [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+    args = _slot_example(cfg, rows=2, slots=4)
+    cache = _cache_names(cfg)
     inputs = ["idx", "barpos", "pos", "va", "past_mask", "last", *cache]
     outputs = ["logits", "new_k", "new_v"]
     bt = {0: "batch", 1: "time"}
@@ -167,7 +162,7 @@ def _export_gqa(model: AbcTransformer, out_dir: Path) -> tuple[list[str], list[s
     args = (torch.zeros(2, 1, dtype=torch.long), torch.zeros(2, 1, dtype=torch.long),
             torch.full((2, 1), 2, dtype=torch.long), torch.zeros(2, 2), torch.full((2,), 2, dtype=torch.int32),
             torch.tensor(3, dtype=torch.int32), torch.zeros(2, dtype=torch.long), *cache)
-    names = [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+    names = _cache_names(cfg)
     inputs = ["idx", "barpos", "pos", "va", "seqlens", "total", "last", *names]
     outputs = ["logits", *(name.replace("past", "present") for name in names)]
     bt = {0: "batch", 1: "time"}
@@ -179,6 +174,21 @@ def _export_gqa(model: AbcTransformer, out_dir: Path) -> tuple[list[str], list[s
     return inputs, outputs, path
 
 
+def _cache_names(cfg: AbcConfig) -> list[str]:
+    return [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+
+
+def _slot_example(cfg: AbcConfig, rows: int, slots: int) -> tuple[torch.Tensor, ...]:
+    """Example inputs to trace a slot graph with: a call of 2 rows by 3 tokens (idx, barpos, pos,
+    va, past_mask, last), then the layers' key and value buffers of ``rows`` by ``slots``."""
+    hd = cfg.n_embd // cfg.n_head
+    keys = [torch.zeros(rows, cfg.n_head, hd, slots) for _ in range(cfg.n_layer)]
+    values = [torch.zeros(rows, cfg.n_head, slots, hd) for _ in range(cfg.n_layer)]
+    return (torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
+            torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 2), torch.ones(2, slots, dtype=torch.bool),
+            torch.zeros(2, dtype=torch.long), *keys, *values)
+
+
 def _export_resident(model: AbcTransformer, out_dir: Path) -> tuple[list[str], list[str], Path]:
     """``abc.batch.resident.onnx``: :class:`~moodscore.models.transformer_resident.ResidentAbc`,
     the CUDA provider's graph, at fp32 only (that provider has no kernel for the int8 graphs'
@@ -186,14 +196,10 @@ def _export_resident(model: AbcTransformer, out_dir: Path) -> tuple[list[str], l
     from ..models.transformer_resident import ResidentAbc
 
     cfg = model.cfg
-    hd = cfg.n_embd // cfg.n_head
-    keys = [torch.zeros(3, cfg.n_head, hd, 5) for _ in range(cfg.n_layer)]
-    values = [torch.zeros(3, cfg.n_head, 5, hd) for _ in range(cfg.n_layer)]
-    args = (torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
-            torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 2), torch.ones(2, 5, dtype=torch.bool),
-            torch.zeros(2, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long),
-            torch.tensor([2, 0, 1], dtype=torch.long), *keys, *values)
-    names = [f"past_k{i}" for i in range(cfg.n_layer)] + [f"past_v{i}" for i in range(cfg.n_layer)]
+    step = _slot_example(cfg, rows=3, slots=5)  # the buffers of the call before hold 3 rows
+    write, order = torch.zeros(2, 3, dtype=torch.long), torch.tensor([2, 0, 1], dtype=torch.long)
+    args = (*step[:6], write, order, *step[6:])
+    names = _cache_names(cfg)
     inputs = ["idx", "barpos", "pos", "va", "past_mask", "last", "write", "order", *names]
     outputs = ["logits", *(name.replace("past", "present") for name in names)]
     bt = {0: "batch", 1: "time"}

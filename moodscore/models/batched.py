@@ -468,13 +468,8 @@ class ResidentAbc(BatchedAbc):
     def __init__(self, generator: AbcGenerator, session: Any, max_batch: int = 64) -> None:
         import onnxruntime as ort
 
-        _Batched.__init__(self, max_batch)
-        self.generator, self.session = generator, session
-        c = generator.card["config"]
-        self.layers, self.heads, self.hd = c["n_layer"], c["n_head"], c["n_embd"] // c["n_head"]
-        self.slots = self.cap = generator.block
-        self.vectorised = True
-        self.resized = 0
+        super().__init__(generator, session, max_batch)  # its numpy buffers stay empty: unused
+        self.cap = self.slots
         self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
         self._binding = session.io_binding()
         self._names = [f"{kind}_{x}{i}" for kind in ("past", "present") for x in "kv" for i in range(self.layers)]
