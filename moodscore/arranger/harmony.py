@@ -120,16 +120,13 @@ def _laid_out(per_bar: list[list[float]]) -> list[tuple[float, float]]:
     return out
 
 
-def _weights(phrase: Phrase, start: float, end: float) -> tuple[dict[int, float], float]:
-    """Melody weight per pitch class inside [start, end): overlap, more on strong beats."""
-    meter = phrase.meter
-    bar_len = meter.beats
-    beat_len, _ = _beat_grid(meter)
-    weights: dict[int, float] = {}
+def _onsets(phrase: Phrase) -> list[tuple[float, float, float, int]]:
+    """(start, end, metric factor, pitch class) of each melody note, in order: what
+    :func:`_weights` needs of a note, worked out once a phrase rather than once a slot."""
+    bar_len = phrase.meter.beats
+    beat_len, _ = _beat_grid(phrase.meter)
+    out = []
     for note in phrase.notes:
-        overlap = min(end, note.start + note.duration) - max(start, note.start)
-        if overlap <= _EPS:
-            continue
         pos = note.start % bar_len
         if pos < _EPS or bar_len - pos < _EPS:
             factor = _STRONG["downbeat"]
@@ -137,7 +134,19 @@ def _weights(phrase: Phrase, start: float, end: float) -> tuple[dict[int, float]
             factor = _STRONG["beat"]
         else:
             factor = 1.0
-        pc = note.pitch % 12
+        out.append((note.start, note.start + note.duration, factor, note.pitch % 12))
+    return out
+
+
+def _weights(phrase: Phrase, start: float, end: float,
+             onsets: list[tuple[float, float, float, int]] | None = None) -> tuple[dict[int, float], float]:
+    """Melody weight per pitch class inside [start, end): overlap, more on strong beats
+    (``onsets``: :func:`_onsets` of the phrase, when already made)."""
+    weights: dict[int, float] = {}
+    for n_start, n_end, factor, pc in onsets if onsets is not None else _onsets(phrase):
+        overlap = min(end, n_end) - max(start, n_start)
+        if overlap <= _EPS:
+            continue
         weights[pc] = weights.get(pc, 0.0) + overlap * factor
     return weights, sum(weights.values())
 
@@ -177,8 +186,13 @@ def _colour(symbol: str, valence: float, weight: float) -> float:
 def _fit(c: _Cand, weights: dict[int, float], total: float) -> float:
     if total <= _EPS:
         return 0.0
-    good = sum(w for pc, w in weights.items() if pc in c.pcs)
-    bad = sum(w for pc, w in weights.items() if pc in c.clash)
+    good = bad = 0.0  # (summed in the weights' order, as sum() would)
+    pcs, clash = c.pcs, c.clash
+    for pc, w in weights.items():
+        if pc in pcs:
+            good += w
+        if pc in clash:
+            bad += w
     return (good - bad) / total
 
 
@@ -196,22 +210,30 @@ def _pick_progression(data: HarmonyData, mode: str, valence: float, arousal: flo
     return fits[-1]
 
 
-def _same(a: _Cand, b: _Cand) -> bool:
-    return a.pcs == b.pcs
-
-
-def _transition(a: _Cand, b: _Cand) -> float:
-    if a.parsed.secondary_target is not None:  # an applied chord resolves to its target
-        return 0.3 if b.parsed.offset == a.parsed.secondary_target and b.parsed.secondary_target is None \
-            else float("-inf")
-    if _same(a, b):
+def _transition(a: ParsedSymbol, b: ParsedSymbol) -> float:
+    """The grammar's score of chord ``a`` moving to ``b`` (of one key: the same chord when their
+    intervals over the tonic agree)."""
+    if a.secondary_target is not None:  # an applied chord resolves to its target
+        return 0.3 if b.offset == a.secondary_target and b.secondary_target is None else float("-inf")
+    if _degrees(a) == _degrees(b):
         return -_REPEAT_PENALTY
-    fb = "T" if b.parsed.function == "X" else b.parsed.function  # approaching an applied chord
-    return _FUNCTION_MOVE[(a.parsed.function, fb)]
+    fb = "T" if b.function == "X" else b.function  # approaching an applied chord
+    return _FUNCTION_MOVE[(a.function, fb)]
+
+
+def _degrees(p: ParsedSymbol) -> frozenset[int]:
+    return frozenset((p.offset + i) % 12 for i in p.intervals)
+
+
+@lru_cache(maxsize=512)
+def _moves(before: tuple[ParsedSymbol, ...], after: tuple[ParsedSymbol, ...]) -> tuple[tuple[float, ...], ...]:
+    """The transition table from one pool of chords to the next, by row of ``after``: the same
+    pools meet in every phrase of a mood, so it is worked out once."""
+    return tuple(tuple(_transition(a, b) for a in before) for b in after)
 
 
 def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]],
-             moves: dict[tuple[int, int], list[list[float]]]) -> tuple[float, list[int]]:
+             moves: dict[tuple[int, int], tuple[tuple[float, ...], ...]]) -> tuple[float, list[int]]:
     """Best path; ``moves`` caches transition tables by pool (most slots share one)."""
     n = len(slot_scores)
     score = list(slot_scores[0])
@@ -219,18 +241,14 @@ def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]],
     for k in range(1, n):
         pair = (id(cands[k - 1]), id(cands[k]))
         if pair not in moves:
-            moves[pair] = [[_transition(ca, cb) for ca in cands[k - 1]] for cb in cands[k]]
+            moves[pair] = _moves(tuple(c.parsed for c in cands[k - 1]), tuple(c.parsed for c in cands[k]))
         table = moves[pair]
         new, ptr = [], []
-        for j in range(len(cands[k])):
-            row = table[j]
-            best, arg = float("-inf"), 0
-            for i, s0 in enumerate(score):
-                s = s0 + row[i]
-                if s > best:
-                    best, arg = s, i
-            new.append(best + slot_scores[k][j])
-            ptr.append(arg)
+        for row, here in zip(table, slot_scores[k]):
+            sums = [s0 + r for s0, r in zip(score, row)]
+            best = max(sums)
+            new.append(best + here)
+            ptr.append(sums.index(best))  # the first best, as a strict > scan finds it
         score = new
         back.append(ptr)
     j = max(range(len(score)), key=lambda i: (score[i], -i))
@@ -272,7 +290,8 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
     best: tuple[float, list[_Cand], str, list[tuple[float, float]]] | None = None
     seen: dict[tuple[float, float], tuple[dict[int, float], float]] = {}  # slot -> melody weights
     fits: dict[tuple[float, float], dict[tuple[frozenset[int], frozenset[int]], float]] = {}  # slot -> chord -> fit
-    moves: dict[tuple[int, int], list[list[float]]] = {}
+    moves: dict[tuple[int, int], tuple[tuple[float, ...], ...]] = {}
+    onsets = _onsets(phrase)
     ends: dict[str, tuple[list[_Cand], list[_Cand]]] = {}  # cadence -> (penultimate, final) pools
     for split_last, cadence in itertools.product((False,) if final_downbeat else (False, True), options):
         # a phrase ending on the tonic runs into the next one's opening tonic without a change:
@@ -281,7 +300,7 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
         slots = _slots(phrase.bars, phrase.meter, rate, split_last, extra)
         for s, d in slots:
             if (s, d) not in seen:
-                seen[(s, d)] = _weights(phrase, s, s + d)
+                seen[(s, d)] = _weights(phrase, s, s + d, onsets)
         weights = [seen[slot] for slot in slots]
         # the progression is laid over the phrase's time, one chord per its share of the bars
         at = [min(len(template) - 1, int(s / phrase.beats * len(template) + _EPS)) for s, _ in slots] \
