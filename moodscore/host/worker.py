@@ -3,21 +3,30 @@
 Sessions hand in :class:`~moodscore.models.batched.Job` s (a conductor request with the time its
 first bar must be scheduled). One thread runs them: the queue is a heap ordered by deadline,
 jobs join a model's batch between steps as rows free up (continuous batching), so a new request
-waits one step, not for a whole batch to finish. A job is not started before ``lazy`` seconds
-from its deadline unless half a batch is waiting (then all that wait start together, not the
-first of them alone); when one starts, the jobs due in the
-``gather`` seconds after it start with it: jobs then share model calls (a call costs little
-more for 32 rows than for one) instead of trickling through one by one. A job whose deadline is near
-(``urgent`` seconds) joins even when the batch is full, up to twice ``max_batch``, rather than
-wait for a row to finish. Rows due within ``urgent`` seconds step on their own, in a small
-batch that runs fast, until they are done: batching never holds up a phrase that is nearly
-due (the others have seconds in hand). Only when the whole batch would be too slow for them,
-though: while all rows together step fast enough for the urgent ones to finish in 80% of the
-time they have left (at the pace of the recent full steps), they step with the others (a
-mood change asks for a few bars due within a bar; stepped alone, such rows made half of all
-model calls, of one or two rows each). Jobs whose session no longer wants them (``still_wanted``) are dropped
-before any work, and rows in flight as soon as that happens (a mood change that rewrites the
-bars, a closed session). Finished jobs go back through ``deliver`` (the caller makes it thread-safe).
+waits one step, not for a whole batch to finish. What a step costs is mostly fixed (the LSTM:
+about 0.3 ms for one row, 3 ms for 64), so the worker makes few calls with many rows:
+
+- A job is not started before ``lazy`` seconds from its deadline unless half a batch is waiting
+  and a model has room for half a batch: then all that wait start together, in one prefill, not
+  a few at a time into the running batch.
+- When a job that waited for its time starts a batch from nothing, the jobs due in the
+  ``gather`` seconds after it start with it. A job asked for at short notice (a mood change's
+  rewrite) does not: sweeping the queue at each of those kept every batch a few rows.
+- Steps are paced: at least ``step_gap`` seconds apart while no row and no waiting job is
+  within ``urgent`` seconds of its deadline, so the jobs that arrive meanwhile share the next
+  call (a phrase of about 48 steps then takes under a second, well within ``lazy``).
+
+A job whose deadline is near (``urgent`` seconds) joins even when the batch is full, up to twice
+``max_batch``, rather than wait for a row to finish. Rows due within ``urgent`` seconds step on
+their own, in a small batch that runs fast, until they are done: batching never holds up a
+phrase that is nearly due (the others have seconds in hand). Only when the whole batch would be
+too slow for them, though: while all rows together step fast enough for the urgent ones to
+finish in 80% of the time they have left (at the pace of the recent full steps), they step with
+the others (a mood change asks for a few bars due within a bar; stepped alone, such rows made
+half of all model calls, of one or two rows each). Jobs whose session no longer wants them
+(``still_wanted``) are dropped before any work, and rows in flight as soon as that happens (a
+mood change that rewrites the bars, a closed session). Finished jobs go back through
+``deliver`` (the caller makes it thread-safe).
 
 The worker holds the GIL while it samples (Python, per row); the tick loop must not wait long
 for it: :func:`share_the_gil` makes threads take turns every millisecond (Python's default is
@@ -47,6 +56,7 @@ log = logging.getLogger(__name__)
 
 
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may take it
+STEP_GAP = 0.015  # seconds, at least, from one step to the next while nothing is near due
 STEPS_PER_BAR = 12  # model calls a bar of a phrase takes, about (ABC in 4/4: 8-9 tokens)
 
 
@@ -70,10 +80,12 @@ def calm_the_gc() -> None:
 class GenerationWorker:
     def __init__(self, models: dict[str, BatchedAbc | BatchedLstm], deliver: Callable[[list[Job]], None],
                  *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 1.5,
-                 lazy: float = 3.0, gather: float = 4.0, clock: Callable[[], float] = time.perf_counter) -> None:
+                 lazy: float = 3.0, gather: float = 4.0, step_gap: float = STEP_GAP,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.models, self.deliver, self.still_wanted = models, deliver, still_wanted
         self.urgent, self.lazy, self.gather, self.clock = urgent, lazy, gather, clock
-        self._heap: list[tuple[float, int, Job]] = []
+        self.step_gap = step_gap
+        self._heap: list[tuple[float, int, Job, float]] = []  # (deadline, order, job, when submitted)
         self._seq = itertools.count()
         self._cv = threading.Condition()
         self._stop = False
@@ -93,7 +105,7 @@ class GenerationWorker:
 
     def submit(self, job: Job) -> None:
         with self._cv:
-            heapq.heappush(self._heap, (job.deadline, next(self._seq), job))
+            heapq.heappush(self._heap, (job.deadline, next(self._seq), job, self.clock()))
             self._cv.notify()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -114,15 +126,28 @@ class GenerationWorker:
         now = self.clock()
         with self._cv:
             held = []
-            horizon = None  # once one job is due to start, those due in the next `gather` s join it
-            full = len(self._heap) >= self._fill  # half a batch waits: it all starts now, together
+            horizon = None  # jobs due to start by then start now
+            # half a batch waits and a model has room for half a batch: they start together, in
+            # one prefill; a running batch is not topped up a few rows at a time (each join
+            # prefills apart from the rest, and the batch runs small)
+            fill = self._fill
+            bulk = {name: len(self._heap) >= fill and m.free >= fill for name, m in self.models.items()}
             while self._heap:
-                deadline, seq, job = self._heap[0]
+                deadline, _, job, submitted = self._heap[0]
+                name = _model_of(job)
+                model = self.models[name]
                 if horizon is None:
-                    horizon = now + self.lazy + (self.gather if deadline - now <= self.lazy else 0.0)
-                if deadline > horizon and not full:
+                    # once one job that waited for its time is due to start a batch from nothing,
+                    # those due in the next `gather` s start with it, to share its model calls (a
+                    # job asked for at short notice, a mood's rewrite, starts alone: sweeping the
+                    # queue each time kept every batch a few rows)
+                    gathers = deadline - now <= self.lazy < deadline - submitted and not len(model)
+                    horizon = now + self.lazy + (self.gather if gathers else 0.0)
+                if deadline > horizon and not bulk[name]:
+                    if any(bulk.values()):
+                        held.append(heapq.heappop(self._heap))  # another model starts a batch
+                        continue
                     break  # not due yet: it waits for others, to share their model calls
-                model = self.models[_model_of(job)]
                 room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)
                 if not room:
                     held.append(heapq.heappop(self._heap))  # another model may still have room
@@ -199,6 +224,31 @@ class GenerationWorker:
                 if finished:
                     self.done += len(finished)
                     self.deliver(finished)
+            self._pause(now)
+
+    def _pause(self, stepped: float) -> None:
+        """Wait until ``step_gap`` s after the step that began at ``stepped``, while no row and no
+        waiting job is near its deadline: the rows that arrive meanwhile share the next model
+        call rather than make calls of their own (a call's cost is mostly fixed: 1 row costs
+        about as much as 16), and every row still finishes in well under ``lazy`` s."""
+        if self.step_gap <= 0:
+            return
+        until = stepped + self.step_gap
+        with self._cv:
+            while not self._stop and not self._hurry() and (left := until - self.clock()) > 0:
+                self._cv.wait(left)
+
+    def _hurry(self) -> bool:
+        """A row in flight or a waiting job is due within ``urgent`` s, or no model has room for
+        the jobs due to start (the backlog is worked off at full pace)."""
+        soon = self.clock() + self.urgent
+        if self._heap and self._heap[0][0] < soon:
+            return True
+        for model in self.models.values():
+            if any(r.job.deadline < soon for r in model.rows):
+                return True
+        return bool(self._heap) and self._heap[0][0] - self.lazy <= self.clock() and \
+            not any(m.free for m in self.models.values())
 
 
 NICE = 10  # how much lower the worker thread's priority is than the process's

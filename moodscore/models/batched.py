@@ -613,13 +613,14 @@ class BatchedLstm(_Batched):
     def step(self) -> list[Job]:
         rows = self.rows[: self.active]
         fresh = [r for r in rows if r.extra["fresh"]]
+        others = [r for r in rows if not r.extra["fresh"]] if fresh else rows
         groups: dict[int, list[_Row]] = {}
         for r in fresh:  # prefill: equal lengths together, so no row is padded
             groups.setdefault(len(r.ask), []).append(r)
         for group in groups.values():
             self._call(group)
-        if not fresh:
-            self._call(rows)
+        if others:  # the rows already going step in the same turn: joining rows do not hold them up
+            self._call(others)
         done = []
         stepped = [r for r in rows if "out" in r.extra]
         for r, given in zip(stepped, self._draws(stepped)):

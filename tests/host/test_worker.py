@@ -109,3 +109,43 @@ def test_urgent_rows_step_with_the_batch_only_while_its_pace_finishes_them_in_ti
     assert worker._in_time_with_all(model, now)  # noqa: SLF001
     worker._pace["lstm"] = 0.05  # noqa: SLF001 - 24 x 50 ms = 1.2 s: too slow, it steps alone
     assert not worker._in_time_with_all(model, now)  # noqa: SLF001
+
+
+def test_steps_are_paced_while_nothing_is_near_due_and_jobs_that_arrive_meanwhile_share_them():
+    # four jobs arriving 30 ms apart, each about 24 calls: paced 50 ms apart, they decode in the
+    # same calls; unpaced, each would finish alone before the next came
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None, lazy=10.0,
+                              step_gap=0.05).start()
+    model = worker.models["lstm"]
+    try:
+        t0 = time.perf_counter()
+        jobs = [_job(i, t0 + 8.0) for i in range(4)]
+        for job in jobs:
+            worker.submit(job)
+            time.sleep(0.03)
+        deadline = time.monotonic() + 20
+        while worker.done < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        took = time.perf_counter() - t0
+        assert worker.done == 4 and all(j.phrase is not None for j in jobs)
+        steps = sum(j.steps for j in jobs)
+        assert model.calls < 0.6 * steps  # shared: about a quarter as many calls as rows stepped
+        assert took >= 0.5 * jobs[0].steps * worker.step_gap  # paced
+    finally:
+        worker.close()
+
+
+def test_a_job_near_its_deadline_is_not_paced():
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None, step_gap=0.05).start()
+    try:
+        t0 = time.perf_counter()
+        job = _job(0, t0 + 1.0)  # within `urgent` (1.5 s) of due
+        worker.submit(job)
+        deadline = time.monotonic() + 20
+        while worker.done < 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        took = time.perf_counter() - t0
+        assert job.phrase is not None and job.steps >= 10
+        assert took < 0.5 * job.steps * worker.step_gap  # as fast as it steps, in time
+    finally:
+        worker.close()

@@ -81,6 +81,26 @@ def test_rows_drawn_together_draw_what_each_row_draws_on_its_own(name):
     assert together.calls == each.calls
 
 
+def test_lstm_rows_joining_a_running_batch_do_not_hold_up_the_rows_stepping():
+    # a joining row prefills in the same turn as the others step: no turn of prefill alone
+    model = load_batched("lstm", max_batch=8)
+    jobs = _jobs("lstm", 3, seed=4)
+    for job in jobs[:2]:
+        model.admit(job)
+    for _ in range(3):
+        model.step()
+    before = [j.steps for j in jobs[:2]]
+    model.admit(jobs[2])
+    calls = model.calls
+    model.step()
+    assert [j.steps for j in jobs[:2]] == [s + 1 for s in before] and jobs[2].steps == 1
+    assert model.calls == calls + 2  # the prefill, and the step of the rows already going
+    apart = [Job(j.context, j.valence, j.arousal, j.mode, j.meter, j.bars, j.seed) for j in jobs]
+    load_batched("lstm", max_batch=1).run(apart)
+    model.run([])
+    assert [j.phrase.notes for j in jobs] == [j.phrase.notes for j in apart]  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("graph", ["gqa", "resident", "slots"])
 def test_abc_rows_that_run_out_of_positions_restart_as_alone(graph):
     jobs = _jobs("abc", 6, seed=3)
