@@ -32,9 +32,13 @@ The worker holds the GIL while it samples (Python, per row); the tick loop must 
 for it: :func:`share_the_gil` makes threads take turns every millisecond (Python's default is
 5 ms), which keeps the tick within a few ms of due. The worker thread also runs at a lower
 priority (nice +10 on Linux), so the tick gets the core first when both want it. And
-:func:`calm_the_gc` makes the cyclic garbage collector run less often and skip what was there
-at start (the models, the tables): hundreds of sessions' notes and events otherwise cost about
-a tenth of the tick's CPU in collections, and a full one stopped both threads for 100-300 ms.
+:func:`calm_the_gc` keeps the cyclic garbage collector's pauses short: it skips what was there
+at start (the models, the tables), collects young objects every 5,000 allocations and the
+middle generation at every second of those (so it never holds more than two rounds'
+survivors), and leaves full collections rare. Hundreds of sessions' notes and events made
+Python's default cost about a tenth of the tick's CPU, and the settings before this one
+(20,000, 20, 100) paused both threads for 300-430 ms in each middle collection at 800
+sessions; a full collection there scans every session's live objects (about 0.8 s).
 
 Public API: :class:`GenerationWorker`, :func:`share_the_gil`, :func:`calm_the_gc`.
 """
@@ -64,14 +68,17 @@ def share_the_gil() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-GC_THRESHOLDS = (20_000, 20, 100)  # Python's default: (700, 10, 10)
+GC_THRESHOLDS = (5_000, 1, 10_000)  # Python's default: (700, 10, 10)
 
 
 def calm_the_gc() -> None:
-    """Collect young objects every 20,000 allocations, not 700, and older ones less often; keep
-    everything alive now (after one full collection) out of every later one (``gc.freeze``).
-    Cycles are still found, later: nothing leaks, but a full collection still scans every
-    session's live objects."""
+    """``GC_THRESHOLDS``: young objects collected every 5,000 allocations, the middle
+    generation at every second young collection, a full collection after 10,000 of those (and
+    Python's own rule that the old generation has grown by a quarter); everything alive now
+    (after one full collection) is kept out of every later one (``gc.freeze``). Cycles are still
+    found: the sessions make none (a host's run left no cyclic garbage); a connection's, once
+    old, wait for a full collection, which :class:`~moodscore.host.server.Host` also runs when
+    its last session has gone."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -162,6 +169,13 @@ class GenerationWorker:
             for item in held:
                 heapq.heappush(self._heap, item)
 
+    def _urgent_go_with_all(self, model: BatchedAbc | BatchedLstm, now: float) -> bool:
+        """Whether the urgent rows step with all the others: the whole batch steps fast enough
+        for them (:meth:`_in_time_with_all`), or half the rows or more are urgent (the worker is
+        behind: a call of them all costs little more than of half, and stepping them apart
+        would make the calls smaller just when it most needs them large)."""
+        return 2 * model.urgent >= len(model) or self._in_time_with_all(model, now)
+
     def _in_time_with_all(self, model: BatchedAbc | BatchedLstm, now: float) -> bool:
         """Whether every urgent row of ``model`` would finish stepping with all its rows, at the
         pace of its recent full steps, in half the time it has left (about ``STEPS_PER_BAR``
@@ -201,8 +215,8 @@ class GenerationWorker:
                 if not len(model):
                     continue
                 model.promote(now + self.urgent)
-                if model.urgent and self._in_time_with_all(model, now):
-                    model.urgent = 0  # the whole batch steps fast enough: the urgent rows go with it
+                if model.urgent and self._urgent_go_with_all(model, now):
+                    model.urgent = 0
                 rows = model.active
                 timed = rows == len(model) and not model.prefilling()
                 started = time.perf_counter()
@@ -239,16 +253,18 @@ class GenerationWorker:
                 self._cv.wait(left)
 
     def _hurry(self) -> bool:
-        """A row in flight or a waiting job is due within ``urgent`` s, or no model has room for
-        the jobs due to start (the backlog is worked off at full pace)."""
+        """A row in flight or a waiting job is due within ``urgent`` s, or jobs wait while a
+        model's batch is full: no one could join the next step, so waiting would only slow
+        the backlog down."""
         soon = self.clock() + self.urgent
         if self._heap and self._heap[0][0] < soon:
             return True
         for model in self.models.values():
+            if self._heap and not model.free:
+                return True
             if any(r.job.deadline < soon for r in model.rows):
                 return True
-        return bool(self._heap) and self._heap[0][0] - self.lazy <= self.clock() and \
-            not any(m.free for m in self.models.values())
+        return False
 
 
 NICE = 10  # how much lower the worker thread's priority is than the process's

@@ -149,3 +149,17 @@ def test_a_job_near_its_deadline_is_not_paced():
         assert took < 0.5 * job.steps * worker.step_gap  # as fast as it steps, in time
     finally:
         worker.close()
+
+
+def test_urgent_rows_go_with_the_rest_when_half_the_batch_or_more_is_urgent():
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None)
+    model = worker.models["lstm"]
+    now = 100.0
+    worker._pace["lstm"] = 0.5  # noqa: SLF001 - a slow pace: the batch is not in time for them
+    for i, due in enumerate((now + 1.0, now + 30.0, now + 40.0, now + 50.0)):
+        model.admit(_job(i, due))
+    assert model.promote(now + worker.urgent) == 1
+    assert not worker._urgent_go_with_all(model, now)  # noqa: SLF001 - one of four: it steps alone
+    model.urgent = 0
+    assert model.promote(now + 35.0) == 2  # two of four near due (a backlog): all four step
+    assert worker._urgent_go_with_all(model, now)  # noqa: SLF001
