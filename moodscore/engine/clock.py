@@ -31,8 +31,11 @@ class TempoMap:
         return max(0, bisect.bisect_right(self._beats, beat) - 1)
 
     def time_at(self, beat: float) -> float:
-        i = self._segment_for_beat(beat)
-        return self._times[i] + (beat - self._beats[i]) * 60.0 / self._bpms[i]
+        beats = self._beats
+        i = len(beats) - 1  # the segment in force, as in _segment_for_beat (inlined: most called)
+        if beat < beats[i]:
+            i = max(0, bisect.bisect_right(beats, beat) - 1)
+        return self._times[i] + (beat - beats[i]) * 60.0 / self._bpms[i]
 
     def beat_at(self, time: float) -> float:
         i = max(0, bisect.bisect_right(self._times, time) - 1)

@@ -426,8 +426,10 @@ class Conductor:
             out += self._start_bar(bar, t, ctl)
         elif pos == 0 and bar in plans:  # the old material plays on until the new anchor
             accomp[bar] = self._bar_accomp(plans[bar], ctl, bar, t)
-        if pos % self._beat_units() == 0:
-            out.append(Callback(t, {"type": "beat", "bar": base + bar, "beat": pos // self._beat_units(),
+        beat_units = self._beat_units()
+        on_beat = pos % beat_units == 0
+        if on_beat:
+            out.append(Callback(t, {"type": "beat", "bar": base + bar, "beat": pos // beat_units,
                                     "tempo": round(self.clock.tempo_at(beat), 3), "time": round(t, 6)}))
         plan = plans.get(bar)
         if plan is not None:
@@ -445,7 +447,7 @@ class Conductor:
                                       Note(played.pitch, played.start, played.duration, velocity, MELODY_CHANNEL))
             for rel, n in self._unit_accomp(accomp.get(bar), pos):
                 out += self._note(bar_beat + rel, n.duration, n)
-        if self._stinger_queue and pos % self._beat_units() == 0:
+        if self._stinger_queue and on_beat:
             for name in self._stinger_queue:
                 for n in stinger_notes(name, ctl, self.template.tonic):
                     out += self._note(beat + n.start, n.duration, replace(n, channel=STINGER_CHANNEL))
@@ -469,9 +471,9 @@ class Conductor:
         return cached[1].get(pos, [])
 
     def _note(self, start: float, duration: float, n: Note) -> list[MidiEvent]:
-        on, off = self.clock.time_at(start), self.clock.time_at(start + duration * 0.95)
-        return [MidiEvent(on, "note_on", n.channel, n.pitch, n.velocity),
-                MidiEvent(off, "note_off", n.channel, n.pitch, 0)]
+        time_at, channel, pitch = self.clock.time_at, n.channel, n.pitch
+        return [MidiEvent(time_at(start), "note_on", channel, pitch, n.velocity),
+                MidiEvent(time_at(start + duration * 0.95), "note_off", channel, pitch, 0)]
 
     def _start_bar(self, bar: int, t: float, ctl: Controls) -> list[MidiEvent | Callback]:
         out: list[MidiEvent | Callback] = []
