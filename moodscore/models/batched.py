@@ -212,6 +212,7 @@ class _Batched:
 
 
 SLOT_STEP = 16  # the slot buffers' positions are a multiple of this
+PREFILL_ROWS = 16  # prompts an ABC prefill call takes, at most
 
 
 class BatchedAbc(_Batched):
@@ -348,7 +349,9 @@ class BatchedAbc(_Batched):
     def step(self) -> list[Job]:
         n = self.active
         rows = self.rows[:n]
-        prefill = [i for i, r in enumerate(rows) if r.ask.prefill]
+        # at most PREFILL_ROWS prompts a call: a prefill's activations are the largest a call
+        # makes, and ONNX Runtime's arena keeps its peak (the rest prefill in the next turns)
+        prefill = [i for i, r in enumerate(rows) if r.ask.prefill][:PREFILL_ROWS]
         if prefill:  # rows just prefilled sample first; every row steps in the next call
             drawing = [rows[i] for i in prefill]
             logits = self._prefill(prefill)

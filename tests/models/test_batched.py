@@ -81,6 +81,23 @@ def test_rows_drawn_together_draw_what_each_row_draws_on_its_own(name):
     assert together.calls == each.calls
 
 
+@pytest.mark.parametrize("graph", ["gqa", "resident", "slots"])
+def test_abc_prefills_at_most_prefill_rows_prompts_a_call(graph):
+    # a prefill's activations are the largest a call makes (ONNX Runtime's arena keeps its peak)
+    model = load_batched("abc", max_batch=32, graph=graph)
+    jobs = _jobs("abc", 20, seed=6)
+    for job in jobs:
+        model.admit(job)
+    model.step()
+    assert sum(j.steps for j in jobs) == batched_module.PREFILL_ROWS == 16
+    model.step()
+    assert all(j.steps == 1 for j in jobs)  # the other four, in the next turn
+    apart = [Job(j.context, j.valence, j.arousal, j.mode, j.meter, j.bars, j.seed) for j in jobs]
+    load_batched("abc", max_batch=1, graph=graph).run(apart)
+    model.run([])
+    assert [j.phrase.notes for j in jobs] == [j.phrase.notes for j in apart]  # type: ignore[union-attr]
+
+
 def test_lstm_rows_joining_a_running_batch_do_not_hold_up_the_rows_stepping():
     # a joining row prefills in the same turn as the others step: no turn of prefill alone
     model = load_batched("lstm", max_batch=8)
