@@ -16,8 +16,11 @@ about 0.3 ms for one row, 3 ms for 64), so the worker makes few calls with many 
   within ``urgent`` seconds of its deadline, so the jobs that arrive meanwhile share the next
   call (a phrase of about 48 steps then takes under a second, well within ``lazy``).
 
-A job whose deadline is near (``urgent`` seconds) joins even when the batch is full, up to twice
-``max_batch``, rather than wait for a row to finish. Rows due within ``urgent`` seconds step on
+A job whose deadline is near (``urgent`` seconds) joins even when the batch is full, up to
+the model's ``most_rows`` (the LSTM: twice ``max_batch``; the ABC: ``max_batch``, since more rows
+would grow its slot buffers through a copy of the whole cache, a stall of half a second or
+more just when the worker is behind), rather than
+wait for a row to finish. Rows due within ``urgent`` seconds step on
 their own, in a small batch that runs fast, until they are done: batching never holds up a
 phrase that is nearly due (the others have seconds in hand). Only when the whole batch would be
 too slow for them, though: while all rows together step fast enough for the urgent ones to
@@ -155,7 +158,7 @@ class GenerationWorker:
                         held.append(heapq.heappop(self._heap))  # another model starts a batch
                         continue
                     break  # not due yet: it waits for others, to share their model calls
-                room = model.free > 0 or (deadline - now < self.urgent and len(model) < 2 * model.max_batch)
+                room = model.free > 0 or (deadline - now < self.urgent and len(model) < model.most_rows)
                 if not room:
                     held.append(heapq.heappop(self._heap))  # another model may still have room
                     continue

@@ -163,3 +163,30 @@ def test_urgent_rows_go_with_the_rest_when_half_the_batch_or_more_is_urgent():
     model.urgent = 0
     assert model.promote(now + 35.0) == 2  # two of four near due (a backlog): all four step
     assert worker._urgent_go_with_all(model, now)  # noqa: SLF001
+
+
+def test_urgent_jobs_beyond_a_full_abc_batch_wait_for_a_row_and_the_lstms_join():
+    # the ABC's slot buffers would grow (a copy of the whole cache) for rows beyond max_batch
+    abc, lstm = load_batched("abc", max_batch=4), load_batched("lstm", max_batch=4)
+    assert (abc.most_rows, lstm.most_rows) == (4, 8)
+    for name, model in (("abc", abc), ("lstm", lstm)):
+        seen: list[int] = []
+        step = model.step
+
+        def counted(step=step, model=model, seen=seen):
+            seen.append(len(model))
+            return step()
+
+        model.step = counted  # type: ignore[method-assign]
+        worker = GenerationWorker({name: model}, lambda jobs: None).start()
+        try:
+            t0 = time.perf_counter()
+            for i in range(8):  # all due within `urgent`: none waits for its time
+                worker.submit(Job(None, 0.5, 0.5, "maj", Meter(4, 4), 2, i, t0 + 1.0, SessionTag(f"s{i}", i, name)))
+            deadline = time.monotonic() + 30
+            while worker.done < 8 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert worker.done == 8
+            assert max(seen) == model.most_rows  # the ABC never past its batch; the LSTM up to twice
+        finally:
+            worker.close()
