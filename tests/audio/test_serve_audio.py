@@ -106,6 +106,22 @@ def match_onsets(rec_hp: np.ndarray, ref_hp: np.ndarray, events: list[tuple[floa
     return found, lag
 
 
+CONFIDENT, AT_LEAST = 0.9, 0.7  # a match's correlation: judged at once, or to make up four
+
+
+def judged(found: list[tuple[float, float]]) -> list[float]:
+    """The onsets to judge (ms off, in time order): those matched with a correlation of
+    ``CONFIDENT`` or more, or, when fewer than four are, the four best of those at ``AT_LEAST``.
+    Alone, about a third of some 35 clear onsets reach 0.9; under the whole suite's load (two
+    cores, Chromium, Ray and other synths beside it) two runs had only 2 and 3 of them, while
+    the next best sat at 0.75-0.8 on the same few-ms offsets."""
+    sure = [(t, ms) for t, (ms, c) in enumerate(found) if c >= CONFIDENT]
+    if len(sure) < 4:
+        best = sorted(((c, t, ms) for t, (ms, c) in enumerate(found) if c >= AT_LEAST), reverse=True)[:4]
+        sure = sorted((t, ms) for _, t, ms in best)
+    return [ms for _, ms in sure]
+
+
 def judge_onsets(signed: list[float], xruns: int) -> list[list[float]]:
     """The onsets' errors (ms, in time order) to judge, as stretches that share one shift.
 
@@ -238,7 +254,7 @@ def test_serve_audio_is_heard_on_time_changes_instrument_and_stops(jack_server: 
     rec_at, start, end, peaks = playing_span(audio, zero, lag, stopped)
 
     found, lag = match_onsets(rec_hp, ref_hp, events, lag, start, end)
-    stretches = judge_onsets([ms for ms, c in found if c >= 0.9], jack_server.xruns() - xruns)
+    stretches = judge_onsets(judged(found), jack_server.xruns() - xruns)
     errs = np.array([e for part in stretches for e in part])
     assert len(errs) >= 4, found
     for part in stretches:
