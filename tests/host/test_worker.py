@@ -8,7 +8,7 @@ import pytest
 
 from moodscore.host.core import SessionTag
 from moodscore.host.worker import GenerationWorker
-from moodscore.models.batched import Job, load_batched
+from moodscore.models.batched import BatchedLstm, Job, load_batched
 from moodscore.music import Meter
 
 
@@ -97,12 +97,18 @@ def test_when_half_a_batch_waits_it_all_starts_together():
         worker.close()
 
 
-def test_urgent_rows_step_with_the_batch_only_while_its_pace_finishes_them_in_time():
+def _admitted(*dues: float) -> tuple[GenerationWorker, BatchedLstm]:
+    """A worker (not started) whose LSTM batch holds a 2-bar job (about 24 calls) per deadline."""
     worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None)
     model = worker.models["lstm"]
+    for i, due in enumerate(dues):
+        model.admit(_job(i, due))
+    return worker, model  # type: ignore[return-value]
+
+
+def test_urgent_rows_step_with_the_batch_only_while_its_pace_finishes_them_in_time():
     now = 100.0
-    for i, due in enumerate((now + 1.0, now + 30.0, now + 40.0)):
-        model.admit(_job(i, due))  # 2 bars each: about 24 calls
+    worker, model = _admitted(now + 1.0, now + 30.0, now + 40.0)
     assert model.promote(now + worker.urgent) == 1
     assert not worker._in_time_with_all(model, now)  # noqa: SLF001 - no full step timed yet: alone
     worker._pace["lstm"] = 0.01  # noqa: SLF001 - 24 calls x 10 ms = 0.24 s, well within 0.8 x 1 s
@@ -152,12 +158,9 @@ def test_a_job_near_its_deadline_is_not_paced():
 
 
 def test_urgent_rows_go_with_the_rest_when_half_the_batch_or_more_is_urgent():
-    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None)
-    model = worker.models["lstm"]
     now = 100.0
+    worker, model = _admitted(now + 1.0, now + 30.0, now + 40.0, now + 50.0)
     worker._pace["lstm"] = 0.5  # noqa: SLF001 - a slow pace: the batch is not in time for them
-    for i, due in enumerate((now + 1.0, now + 30.0, now + 40.0, now + 50.0)):
-        model.admit(_job(i, due))
     assert model.promote(now + worker.urgent) == 1
     assert not worker._urgent_go_with_all(model, now)  # noqa: SLF001 - one of four: it steps alone
     model.urgent = 0
