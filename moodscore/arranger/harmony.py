@@ -138,12 +138,11 @@ def _onsets(phrase: Phrase) -> list[tuple[float, float, float, int]]:
     return out
 
 
-def _weights(phrase: Phrase, start: float, end: float,
-             onsets: list[tuple[float, float, float, int]] | None = None) -> tuple[dict[int, float], float]:
-    """Melody weight per pitch class inside [start, end): overlap, more on strong beats
-    (``onsets``: :func:`_onsets` of the phrase, when already made)."""
+def _weights(onsets: list[tuple[float, float, float, int]], start: float, end: float) -> tuple[dict[int, float], float]:
+    """Melody weight per pitch class inside [start, end) (``onsets``: :func:`_onsets` of the
+    phrase): overlap, more on strong beats."""
     weights: dict[int, float] = {}
-    for n_start, n_end, factor, pc in onsets if onsets is not None else _onsets(phrase):
+    for n_start, n_end, factor, pc in onsets:
         overlap = min(end, n_end) - max(start, n_start)
         if overlap <= _EPS:
             continue
@@ -300,7 +299,7 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
         slots = _slots(phrase.bars, phrase.meter, rate, split_last, extra)
         for s, d in slots:
             if (s, d) not in seen:
-                seen[(s, d)] = _weights(phrase, s, s + d, onsets)
+                seen[(s, d)] = _weights(onsets, s, s + d)
         weights = [seen[slot] for slot in slots]
         # the progression is laid over the phrase's time, one chord per its share of the bars
         at = [min(len(template) - 1, int(s / phrase.beats * len(template) + _EPS)) for s, _ in slots] \
@@ -369,7 +368,7 @@ def _suspend(chords: list[Chord], phrase: Phrase, data: HarmonyData, arousal: fl
     if pen.duration + _EPS < phrase.meter.beats or rng.random() >= sus.chance:
         return chords
     half = pen.duration / 2
-    weights, total = _weights(phrase, pen.start, pen.start + half)
+    weights, total = _weights(_onsets(phrase), pen.start, pen.start + half)
     sus4 = _candidate("Vsus4", tonic, scale)
     v7 = _candidate("V7", tonic, scale)
     if weights.get((pen.root + 4) % 12, 0.0) > _EPS or \

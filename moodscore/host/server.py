@@ -104,7 +104,7 @@ class Host:
         self.connections: dict[str, ServerConnection] = {}
         self._server: Server | None = None
         self._ticker: asyncio.Task | None = None
-        self._closed = 0  # sessions closed since the last full collection
+        self._closed = False  # a session closed since the last full collection
         self.collections = 0  # full collections run while no session played
 
     def _submit(self, job) -> None:
@@ -137,7 +137,7 @@ class Host:
                 for sid in self.core.idle(now):
                     ws = self.connections.get(sid)
                     self.core.close(sid)
-                    self._closed += 1
+                    self._closed = True
                     if ws is not None:
                         asyncio.create_task(ws.close(1000, f"idle for {self.opts.limits.idle_timeout:g} s"))
                 if self._closed and not self.core.sessions:
@@ -152,7 +152,7 @@ class Host:
         (:func:`~moodscore.host.worker.calm_the_gc` makes full collections rare)."""
         started = time.perf_counter()
         found = gc.collect()
-        self._closed = 0
+        self._closed = False
         self.collections += 1
         log.debug("no sessions: full collection found %d objects in %.1f ms", found,
                   (time.perf_counter() - started) * 1000)
@@ -200,7 +200,7 @@ class Host:
             if session is not None:
                 self.connections.pop(session.id, None)
                 self.core.close(session.id)
-                self._closed += 1
+                self._closed = True
 
 
 async def serve_host(opts: HostOptions, stop: asyncio.Event) -> None:
