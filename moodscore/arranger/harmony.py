@@ -29,11 +29,14 @@ Public API: :func:`plan_harmony`, :func:`changes_per_bar`; re-exported :class:`C
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import NamedTuple, Sequence
+
+import numpy as np
 
 from ..errors import ConfigError
 from ..music import MODE_STEPS, Meter, Phrase
@@ -120,9 +123,18 @@ def _laid_out(per_bar: list[list[float]]) -> list[tuple[float, float]]:
     return out
 
 
-def _onsets(phrase: Phrase) -> list[tuple[float, float, float, int]]:
-    """(start, end, metric factor, pitch class) of each melody note, in order: what
-    :func:`_weights` needs of a note, worked out once a phrase rather than once a slot."""
+class _Onsets(NamedTuple):
+    """What :func:`_weights` needs of a phrase's melody, worked out once a phrase rather than
+    once a slot: (start, end, metric factor, pitch class) of each note in order; the latest end
+    so far at each note; whether the starts are in order (then a slot looks only at the notes
+    that can reach into it)."""
+
+    notes: list[tuple[float, float, float, int]]
+    reach: list[float]
+    ordered: bool
+
+
+def _onsets(phrase: Phrase) -> _Onsets:
     bar_len = phrase.meter.beats
     beat_len, _ = _beat_grid(phrase.meter)
     out = []
@@ -135,14 +147,21 @@ def _onsets(phrase: Phrase) -> list[tuple[float, float, float, int]]:
         else:
             factor = 1.0
         out.append((note.start, note.start + note.duration, factor, note.pitch % 12))
-    return out
+    reach = list(itertools.accumulate((n[1] for n in out), max))
+    return _Onsets(out, reach, all(a[0] <= b[0] for a, b in zip(out, out[1:])))
 
 
-def _weights(onsets: list[tuple[float, float, float, int]], start: float, end: float) -> tuple[dict[int, float], float]:
-    """Melody weight per pitch class inside [start, end) (``onsets``: :func:`_onsets` of the
-    phrase): overlap, more on strong beats."""
+def _weights(onsets: _Onsets, start: float, end: float) -> tuple[dict[int, float], float]:
+    """Melody weight per pitch class inside [start, end): overlap, more on strong beats. The
+    notes skipped (all ending by ``start``, or starting at ``end`` or later, in order) are
+    exactly those whose overlap would be <= 0."""
     weights: dict[int, float] = {}
-    for n_start, n_end, factor, pc in onsets:
+    notes = onsets.notes
+    first = bisect.bisect_right(onsets.reach, start) if onsets.ordered else 0
+    for i in range(first, len(notes)):
+        n_start, n_end, factor, pc = notes[i]
+        if n_start >= end and onsets.ordered:
+            break
         overlap = min(end, n_end) - max(start, n_start)
         if overlap <= _EPS:
             continue
@@ -225,37 +244,35 @@ def _degrees(p: ParsedSymbol) -> frozenset[int]:
 
 
 @lru_cache(maxsize=512)
-def _moves(before: tuple[ParsedSymbol, ...], after: tuple[ParsedSymbol, ...]) -> tuple[tuple[float, ...], ...]:
-    """The transition table from one pool of chords to the next, by row of ``after``: the same
-    pools meet in every phrase of a mood, so it is worked out once."""
-    return tuple(tuple(_transition(a, b) for a in before) for b in after)
+def _moves(before: tuple[ParsedSymbol, ...], after: tuple[ParsedSymbol, ...]) -> np.ndarray:
+    """The transition table from one pool of chords to the next, ``[after, before]``: the same
+    pools meet in every phrase of a mood, so it is worked out once (read only)."""
+    table = np.array([[_transition(a, b) for a in before] for b in after], dtype=np.float64)
+    table.flags.writeable = False
+    return table
 
 
 def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]],
-             moves: dict[tuple[int, int], tuple[tuple[float, ...], ...]]) -> tuple[float, list[int]]:
-    """Best path; ``moves`` caches transition tables by pool (most slots share one)."""
+             moves: dict[tuple[int, int], np.ndarray]) -> tuple[float, list[int]]:
+    """Best path; ``moves`` caches transition tables by pool (most slots share one). In float64,
+    so each sum is the one Python's floats make; ties go to the first candidate (argmax)."""
     n = len(slot_scores)
-    score = list(slot_scores[0])
-    back: list[list[int]] = []
+    score = np.array(slot_scores[0], dtype=np.float64)
+    back: list[np.ndarray] = []
     for k in range(1, n):
         pair = (id(cands[k - 1]), id(cands[k]))
-        if pair not in moves:
-            moves[pair] = _moves(tuple(c.parsed for c in cands[k - 1]), tuple(c.parsed for c in cands[k]))
-        table = moves[pair]
-        new, ptr = [], []
-        for row, here in zip(table, slot_scores[k]):
-            sums = [s0 + r for s0, r in zip(score, row)]
-            best = max(sums)
-            new.append(best + here)
-            ptr.append(sums.index(best))  # the first best, as a strict > scan finds it
-        score = new
-        back.append(ptr)
-    j = max(range(len(score)), key=lambda i: (score[i], -i))
+        table = moves.get(pair)
+        if table is None:
+            table = moves[pair] = _moves(tuple(c.parsed for c in cands[k - 1]), tuple(c.parsed for c in cands[k]))
+        sums = table + score  # [b, a]: the best way into b is from argmax over a
+        back.append(sums.argmax(axis=1))
+        score = sums.max(axis=1) + np.array(slot_scores[k], dtype=np.float64)
+    j = int(score.argmax())
     path = [j]
     for ptr in reversed(back):
-        j = ptr[j]
+        j = int(ptr[j])
         path.append(j)
-    return score[path[0]], path[::-1]
+    return float(score[path[0]]), path[::-1]
 
 
 def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index: int = 0,
@@ -289,7 +306,7 @@ def plan_harmony(phrase: Phrase, *, valence: float, arousal: float, phrase_index
     best: tuple[float, list[_Cand], str, list[tuple[float, float]]] | None = None
     seen: dict[tuple[float, float], tuple[dict[int, float], float]] = {}  # slot -> melody weights
     fits: dict[tuple[float, float], dict[tuple[frozenset[int], frozenset[int]], float]] = {}  # slot -> chord -> fit
-    moves: dict[tuple[int, int], tuple[tuple[float, ...], ...]] = {}
+    moves: dict[tuple[int, int], np.ndarray] = {}
     onsets = _onsets(phrase)
     ends: dict[str, tuple[list[_Cand], list[_Cand]]] = {}  # cadence -> (penultimate, final) pools
     for split_last, cadence in itertools.product((False,) if final_downbeat else (False, True), options):

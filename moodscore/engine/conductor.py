@@ -34,7 +34,7 @@ from ..errors import ConfigError
 from ..models.abc import key_field
 from ..music import MODE_STEPS, Meter, Note, Phrase
 from .clock import TempoMap
-from .compose import perform, perform_note
+from .compose import perform
 from .mood import Level, MoodState
 from .stingers import STINGERS, stinger_notes
 from .template import Controls, Template, controls
@@ -112,6 +112,7 @@ class Conductor:
         # (phrase, start bar, style, mood) -> (phrase, performed, chords, notes by role so far)
         self._arranged: dict[tuple, tuple[Phrase, Phrase, list, dict[str, list[Note]]]] = {}
         self._melody_vel: dict[int, tuple[Phrase, list[float]]] = {}
+        self._performed: tuple[Phrase, tuple[int, int, int], Phrase] | None = None  # the last perform()'s
         self._by_unit: dict[int, tuple[list, dict[int, list[tuple[float, Note]]]]] = {}  # see _unit_accomp
         self.meter, self.seed, self.phrase_bars, self.lookahead = meter, seed, phrase_bars, lookahead
         self.set_transition(transition)
@@ -437,11 +438,14 @@ class Conductor:
             offset = plan.index * self.meter.beats
             bar_beat = (unit - pos) * UNIT
             notes, factors = plan.phrase.notes, self._melody_factors(plan.phrase)
+            performed = None
             for i in self._bar_melody(plan):  # only this eighth's notes, at its mood
                 n, factor = notes[i], factors[i]
                 rel = n.start - offset
                 if lo <= rel < hi:
-                    played = perform_note(n, ctl, self.template.tonic)
+                    if performed is None:
+                        performed = self._perform(plan.phrase, ctl).notes
+                    played = performed[i]  # perform_note(n, ctl, tonic)
                     velocity = max(1, min(127, round(played.velocity * factor)))
                     out += self._note(bar_beat + rel, n.duration,
                                       Note(played.pitch, played.start, played.duration, velocity, MELODY_CHANNEL))
@@ -510,7 +514,7 @@ class Conductor:
                                 "time": round(t, 6)}))
         if first_of_phrase or plan.index == 0:
             factors = self._melody_factors(plan.phrase)  # the velocities the notes are played at
-            performed = perform(plan.phrase, ctl, self.template.tonic)
+            performed = self._perform(plan.phrase, ctl)
             performed_notes = [{"pitch": n.pitch, "start": n.start, "duration": n.duration,
                                 "velocity": max(1, min(127, round(n.velocity * f))), "channel": MELODY_CHANNEL}
                                for n, f in zip(performed.notes, factors)]
@@ -531,7 +535,7 @@ class Conductor:
         seed, index = self.seed + start, start // self.phrase_bars
         cached = self._arranged.get(key)
         if cached is None or cached[0] is not plan.phrase:
-            performed = perform(plan.phrase, ctl, self.template.tonic)
+            performed = self._perform(plan.phrase, ctl)
             chords = arranger.harmony_for(performed, ctl, seed=seed, style=self.style, phrase_index=index)
             if len(self._arranged) > 16:
                 self._arranged.clear()
@@ -549,6 +553,14 @@ class Conductor:
         notes = [(n.start - lo, n) for role in arranger.ACCOMPANIMENT if role in roles
                  for n in written[role] if lo <= n.start < hi]
         return sorted(notes, key=lambda item: (item[0], item[1].channel, item[1].pitch))
+
+    def _perform(self, phrase: Phrase, ctl: Controls) -> Phrase:
+        """``perform(phrase, ctl, tonic)``, kept while the phrase, the velocity, the octave shift
+        (all it reads of the controls) and the tonic stay: each eighth of a bar plays from it."""
+        last, reads = self._performed, (ctl.velocity, ctl.octave_shift_semitones, self.template.tonic)
+        if last is None or last[0] is not phrase or last[1] != reads:
+            last = self._performed = (phrase, reads, perform(phrase, ctl, self.template.tonic))
+        return last[2]
 
     def _bar_melody(self, plan: _Plan) -> list[int]:
         """Which of ``plan``'s phrase notes start in its bar, by the test :meth:`_schedule_unit`

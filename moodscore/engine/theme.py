@@ -115,6 +115,8 @@ class ThemePlan:
 
     def __init__(self, theme: Theme | None = None, motif_bars: int = MOTIF_BARS) -> None:
         self.motif_bars = motif_bars
+        # the theme's restatements made so far, by (mode, step, bars): the same few recur
+        self._restated: tuple[Theme | None, dict[tuple[str, int, int], Phrase | None]] = (None, {})
         self.set_theme(theme)
 
     def set_theme(self, theme: Theme | None) -> None:
@@ -142,10 +144,21 @@ class ThemePlan:
         length = min(theme.bars, bars) if whole else min(self.motif_bars, theme.bars, bars - 1)
         if length < 1:
             return None
-        try:
-            head = restate(theme, mode, step=step, bars=length)
-        except TokenizeError:
-            return None  # a note moved off the ABC grid's range: this phrase goes free
+        if self._restated[0] is not theme:
+            self._restated = (theme, {})
+        restated, key = self._restated[1], (mode, step, length)
+        if key not in restated:
+            if len(restated) >= 8:  # a session's few recur; a long one's many moods need not stay
+                restated.clear()
+            try:
+                restated[key] = restate(theme, mode, step=step, bars=length)
+            except TokenizeError:
+                restated[key] = None  # a note moved off the ABC grid's range
+        made = restated[key]
+        if made is None:
+            return None  # this phrase goes free
+        # each phrase its own copy (a head is a request's context, delivered and spliced later)
+        head = replace(made, notes=list(made.notes), tokens=list(made.tokens))
         if whole:
             self._whole = head
         return head

@@ -378,16 +378,19 @@ class HostCore:
         now = self.clock() if now is None else now
         self._deliver(now)
         due: list[HostSession] = []
-        while self._wakes and self._wakes[0][0] <= now:
-            wake, _, sid = heapq.heappop(self._wakes)
-            session = self.sessions.get(sid)
+        wakes, sessions, pop, push, lags = self._wakes, self.sessions, heapq.heappop, heapq.heappush, self.lags
+        while wakes and wakes[0][0] <= now:
+            wake, _, sid = pop(wakes)
+            session = sessions.get(sid)
             if session is None or wake != session.wake:
                 continue  # closed, or woken earlier since
             due.append(session)
-            if session.pending and session.pending[0][0] <= now:  # how late output is found due
-                self.lags.add(now - session.pending[0][0])
+            pending = session.pending
+            if pending and pending[0][0] <= now:  # how late output is found due
+                lags.add(now - pending[0][0])
                 session.flush(now)
         stop = None if self.advance_budget is None else time.perf_counter() + self.advance_budget
+        inf, seq = float("inf"), self._seq
         for session in due:
             if now >= session.next_advance and (stop is None or time.perf_counter() < stop):
                 self._requests(session)  # first: bars asked for by input since, as offline
@@ -400,16 +403,25 @@ class HostCore:
                 session.next_advance = max(now + MIN_WAIT, min(now + self.advance_every,
                                                                session.conductor.next_due(now)))
                 session.flush(now)
-            session.wake = float("inf")
-            self._schedule(session, now)
+            # its next wake, as _schedule (its wake was just taken, so this one always goes in)
+            wake, pending = session.next_advance, session.pending
+            if pending and pending[0][0] < wake:
+                wake = pending[0][0]
+            if wake < inf:
+                session.wake = wake
+                push(wakes, (wake, next(seq), session.id))
+            else:
+                session.wake = inf
         return len(due)
 
     def _advance(self, session: HostSession, now: float) -> None:
+        pending, seq, push = session.pending, session._seq, heapq.heappush  # noqa: SLF001 - its queue, inlined
         for item in session.conductor.advance(now):
-            if isinstance(item, Cut):
+            if type(item) is MidiEvent:  # most items: queued as HostSession.queue does
+                push(pending, (item[0], next(seq), item))
+            elif isinstance(item, Cut):
                 session.cut(item.time)
-            elif isinstance(item, MidiEvent):
-                session.queue(item)
+                pending = session.pending  # a cut makes a new heap
             elif isinstance(item, Callback):
                 kind = item.event["type"]
                 if kind == "bar":
