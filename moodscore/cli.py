@@ -55,6 +55,18 @@ def _level(name: str) -> Callable[[str], float]:
 _STYLE_HELP = "orchestration: a built-in style (moodscore styles) or a .json style file"
 
 
+def _share(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number in (0, 1], got {text!r}") from None
+        if not math.isfinite(value) or not 0.0 < value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in (0, 1], got {text}")
+        return value
+    return parse
+
+
 def _at_least(name: str, low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -310,6 +322,9 @@ def _host_parser(sub) -> None:
     h.add_argument("--port", type=_at_least("--port", 1), default=8765)
     h.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=1000,
                    help="sessions held at once; beyond it a session is refused with the reason")
+    h.add_argument("--max-load", type=_share("--max-load"), default=0.9,
+                   help="new sessions are refused, with the reason, while the generation worker or the "
+                        "tick was busy more than this share of the last 5 s (default 0.9; 1: never)")
     h.add_argument("--rate", type=_at_least("--rate", 1), default=50, help="messages a second per session")
     h.add_argument("--burst", type=_at_least("--burst", 1), default=100, help="messages a session may send at once")
     h.add_argument("--idle-timeout", type=_at_least("--idle-timeout", 1), default=600,
@@ -346,7 +361,7 @@ def _host(args: argparse.Namespace) -> None:
     from .host.server import HostOptions, run
 
     limits = HostLimits(max_sessions=args.max_sessions, rate=args.rate, burst=args.burst,
-                        idle_timeout=args.idle_timeout)
+                        idle_timeout=args.idle_timeout, max_load=args.max_load)
     run(HostOptions(host=args.host, port=args.port, model=args.model, precision=args.precision,
                     max_batch=args.max_batch, preset=args.preset, device=args.device, limits=limits))
 

@@ -48,7 +48,7 @@ from ..errors import BenchError, ConfigError
 from ..models.batched import BatchedAbc, Job, abc_graph, load_batched
 from ..models.runtime import load_generator
 from ..music import Meter, Phrase
-from .core import HostCore, HostLimits, HostSession
+from .core import HostCore, HostFull, HostLimits, HostSession
 from .worker import GenerationWorker
 
 T = TypeVar("T")
@@ -245,13 +245,21 @@ class Held:
     mean_batch: float
     ok: bool
     rss_growth_mb: float = 0.0
+    asked: int = 0  # joins tried (with admission, a refused one is tried again)
+    refused: int = 0  # joins refused for the load (each retried at the next join's turn)
 
 
 def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: str = "abc",
          max_batch: int = 64, ramp: float = 25.0, tick: float = 0.005, tick_slack: float = 25.0,
-         device: str = "cpu", models: dict | None = None, seed: int = 0) -> Held:
+         device: str = "cpu", models: dict | None = None, seed: int = 0,
+         admission: float | None = None) -> Held:
     """Run ``n`` sessions at ``bpm`` for ``seconds`` of wall time after they have all joined
-    (``ramp`` a second, each with 2 s from joining to its first note)."""
+    (``ramp`` a second, each with 2 s from joining to its first note).
+
+    ``admission``: the host's ``max_load`` (else none: every session joins, to find what the
+    host holds). Refused joins are tried again in the next join's turn, at ``ramp`` a second,
+    until ``n`` have joined or for ``n / ramp + seconds / 2`` s; then the sessions that joined
+    play ``seconds`` more."""
     models = models or {model: load_batched(model, precision=precision, max_batch=max_batch,
                                             prefer_gpu=device == "cuda")}
     sent = [0]
@@ -262,8 +270,8 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     core: HostCore
     worker = GenerationWorker(models, lambda jobs: core.delivered(jobs),
                               still_wanted=lambda job: core.still_wanted(job))
-    core = HostCore(worker.submit, limits=HostLimits(max_sessions=n, start_delay=2.0),
-                    template=Template(), default_model=model)
+    core = HostCore(worker.submit, limits=HostLimits(max_sessions=n, start_delay=2.0, max_load=admission or 1.0),
+                    template=Template(), default_model=model, busy=worker.busy if admission else None)
     worker.start()
     listeners = _Listeners(core, bpm, np.random.default_rng(seed), sink)
     sessions = listeners.sessions
@@ -271,12 +279,18 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     rss0 = _rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     end = None
+    asked = refused = 0
+    joining = n / ramp + seconds / 2  # with admission, the longest refused joins are tried again
     try:
         while True:
             now = time.perf_counter()
-            while len(sessions) < n and len(sessions) < (now - t0) * ramp + 1:
-                listeners.join(now)
-            if end is None and len(sessions) == n:
+            while end is None and len(sessions) < n and asked < (now - t0) * ramp + 1:
+                asked += 1
+                try:
+                    listeners.join(now)
+                except HostFull:
+                    refused += 1
+            if end is None and (len(sessions) == n or (admission and now - t0 >= joining)):
                 end = now + seconds
             if end is not None and now >= end:
                 break
@@ -297,10 +311,12 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     # bar line is late by design and its material starts one bar later (no bar goes without)
     tick_p99 = lags.percentile(99) * 1000
     ok = misses == 0 and tick_p99 <= tick_slack
-    return Held(n, bpm, seconds, misses, late, phrases, float(np.percentile(leads, 50)),
+    joined = len(sessions)
+    return Held(joined, bpm, seconds, misses, late, phrases, float(np.percentile(leads, 50)),
                 float(np.percentile(leads, 1)), tick_p99, lags.max * 1000,
-                cpu / wall / n * 1000, worker.cpu / max(cpu, 1e-9), (rss - rss0) * 1024 / n, float(np.mean(worker.batch_rows or [0])), ok,
-                rss - rss0)
+                cpu / wall / max(joined, 1) * 1000, worker.cpu / max(cpu, 1e-9),
+                (rss - rss0) * 1024 / max(joined, 1), float(np.mean(worker.batch_rows or [0])), ok,
+                rss - rss0, asked, refused)
 
 
 def rss_per_added_session(growth: list[tuple[int, float]]) -> float | None:
@@ -347,6 +363,9 @@ def _search(attempt: Callable[[int], bool], start: int, counts: list[int] | None
             return lo
         else:
             n = (lo + hi) // 2
+
+
+ADMISSION = HostLimits().max_load  # the host's default
 
 
 def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: str = "fp32",
@@ -400,6 +419,15 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
             return h.ok
 
         held[bpm] = _search(attempt, start, sessions)
+    asked = 2 * max(held[120.0], start)
+    print(f"\npast what it holds, as `moodscore host` runs (new sessions refused while the generation worker or "
+          f"the tick was busy more than {ADMISSION:.0%} of the last 5 s; each refused join tried again at the "
+          f"next join's turn): {asked} asked at 120 BPM")
+    h = _isolated(lambda: hold(asked, 120.0, minutes * 60, precision=precision, model=model, max_batch=max_batch,
+                               device=device, models=models, admission=ADMISSION))
+    _print_held(h)
+    print(f"admitted {h.sessions} of {asked} ({h.refused} of {h.asked} joins refused for the load); those "
+          f"admitted: {h.misses} missed bars, {'held' if h.ok else 'NOT held'}")
     marginal = rss_per_added_session(growth)
     if growth:
         worst_rss = max(mb * 1024 / n for n, mb in growth)

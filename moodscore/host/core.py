@@ -53,6 +53,7 @@ from ..engine.session import apply
 from ..engine.template import Template
 from ..errors import ConfigError
 from ..models.batched import Job
+from .load import Share
 
 log = logging.getLogger(__name__)
 Send = Callable[[str], None]
@@ -75,12 +76,15 @@ class HostLimits:
     burst: int = 100  # messages a session may send at once
     idle_timeout: float = 600.0  # seconds without a message before the session is closed
     start_delay: float = 0.5  # seconds from opening to the first note: the first phrase's time
+    # new sessions are refused while the generation worker or the tick was busy more than this
+    # share of the last few seconds (see HostCore.load); 1: never
+    max_load: float = 0.9
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1 or self.rate <= 0 or self.burst < 1 or self.idle_timeout <= 0 \
-                or self.start_delay < 0:
-            raise ConfigError("host limits: max_sessions >= 1, rate > 0, burst >= 1, idle_timeout > 0 "
-                              f"and start_delay >= 0, got {self}")
+                or self.start_delay < 0 or not 0 < self.max_load <= 1:
+            raise ConfigError("host limits: max_sessions >= 1, rate > 0, burst >= 1, idle_timeout > 0, "
+                              f"start_delay >= 0 and 0 < max_load <= 1, got {self}")
 
 
 @dataclass(frozen=True)
@@ -250,10 +254,13 @@ class HostCore:
     def __init__(self, submit: Callable[[Job], None], *, limits: HostLimits = HostLimits(),
                  template: Template | None = None, default_model: str = "abc",
                  advance_every: float = 0.5, clock: Callable[[], float] = time.perf_counter,
-                 advance_budget: float | None = ADVANCE_BUDGET) -> None:
+                 advance_budget: float | None = ADVANCE_BUDGET,
+                 busy: Callable[[], float | None] | None = None) -> None:
         self.submit, self.limits, self.template = submit, limits, template or Template()
         self.default_model, self.advance_every, self.clock = default_model, advance_every, clock
         self.advance_budget = advance_budget
+        self.busy = busy  # the generation worker's busy share lately (GenerationWorker.busy)
+        self.ticking = Share(clock=clock)  # of the clock's time, the tick's (a virtual clock: none)
         self.sessions: dict[str, HostSession] = {}
         self.refused = 0
         self.lags = LagHistogram()  # how long due output waited for its tick, over the whole run
@@ -263,12 +270,20 @@ class HostCore:
         self._lock = threading.Lock()
 
     # -- sessions ------------------------------------------------------------------------------
-    def open(self, msg: SessionMessage, send: Send) -> HostSession:
-        """A new session for ``msg`` (HostFull or ConfigError say why not)."""
+    def open(self, msg: SessionMessage, send: Send, *, resumed: bool = False) -> HostSession:
+        """A new session for ``msg`` (HostFull or ConfigError say why not). A ``resumed`` one (a
+        session moving here from a replica that died) is not refused for the load: its
+        listener is already playing."""
         if len(self.sessions) >= self.limits.max_sessions:
             self.refused += 1
             raise HostFull(f"host is full: {len(self.sessions)} sessions, the most it holds "
                            f"(--max-sessions {self.limits.max_sessions}); try again later")
+        load = self.load()
+        if not resumed and load is not None and load[1] > self.limits.max_load:
+            self.refused += 1
+            raise HostFull(f"host is at capacity: its {load[0]} was busy {load[1]:.0%} of the last "
+                           f"{self.ticking.window:g} s with {len(self.sessions)} sessions (new sessions are "
+                           f"refused above {self.limits.max_load:.0%}, --max-load); try again later")
         sid = msg.id or secrets.token_urlsafe(9)
         if sid in self.sessions:
             raise ConfigError(f"session {sid!r} is open on another connection")
@@ -277,6 +292,16 @@ class HostCore:
         self.sessions[sid] = session
         self._schedule(session, now)
         return session
+
+    def load(self) -> tuple[str, float] | None:
+        """(what, share): the busier of the generation worker (working, or waiting for the CPU,
+        rather than for work) and the tick, over the last few seconds; None until either has
+        half a window's history. Near 1 that part has no time to spare: another session would
+        make phrases late or output wait."""
+        parts = [("generation worker", self.busy() if self.busy is not None else None),
+                 ("tick", self.ticking.of_last())]
+        known = [(what, share) for what, share in parts if share is not None]
+        return max(known, key=lambda p: p[1]) if known else None
 
     def close(self, sid: str) -> None:
         """Forget a session at once (its connection is gone: nothing is sent)."""
@@ -375,7 +400,13 @@ class HostCore:
         schedules the conductor's ``lookahead``, 0.2 s, ahead: a few ms later loses nothing),
         so that one tick's advances do not hold up the next tick's output (the caller's loop then
         ticks again at once rather than after its period)."""
-        now = self.clock() if now is None else now
+        self.ticking.begin()
+        try:
+            return self._tick(self.clock() if now is None else now)
+        finally:
+            self.ticking.end()
+
+    def _tick(self, now: float) -> int:
         self._deliver(now)
         due: list[HostSession] = []
         wakes, sessions, pop, push, lags = self._wakes, self.sessions, heapq.heappop, heapq.heappush, self.lags

@@ -100,6 +100,7 @@ class Host:
         self.core = HostCore(self._submit, limits=opts.limits, template=template, default_model=opts.model)
         self.worker = GenerationWorker(load_models(opts), self.core.delivered,
                                        still_wanted=self.core.still_wanted)
+        self.core.busy = self.worker.busy  # new sessions wait while it has no time to spare
         self.rejects = RejectStats()
         self.connections: dict[str, ServerConnection] = {}
         self._server: Server | None = None

@@ -58,12 +58,14 @@ import time
 from typing import Callable
 
 from ..models.batched import BatchedAbc, BatchedLstm, Job
+from . import load
 
 log = logging.getLogger(__name__)
 
 
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL before another may take it
 STEP_GAP = 0.015  # seconds, at least, from one step to the next while nothing is near due
+WAIT_AT_MOST = 0.25  # seconds of one wait
 STEPS_PER_BAR = 12  # model calls a bar of a phrase takes, about (ABC in 4/4: 8-9 tokens)
 
 
@@ -91,7 +93,7 @@ class GenerationWorker:
     def __init__(self, models: dict[str, BatchedAbc | BatchedLstm], deliver: Callable[[list[Job]], None],
                  *, still_wanted: Callable[[Job], bool] = lambda job: True, urgent: float = 1.5,
                  lazy: float = 3.0, gather: float = 4.0, step_gap: float = STEP_GAP,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, window: float = load.WINDOW) -> None:
         self.models, self.deliver, self.still_wanted = models, deliver, still_wanted
         self.urgent, self.lazy, self.gather, self.clock = urgent, lazy, gather, clock
         self.step_gap = step_gap
@@ -105,6 +107,8 @@ class GenerationWorker:
         self.batch_rows: list[int] = []  # rows per model call, the last 1000
         self.cpu = 0.0  # CPU seconds the worker thread has used
         self._pace: dict[str, float] = {}  # seconds a step of all a model's rows took, lately
+        # of the clock's time, the thread's waits (for work, or pacing its steps), over `window` s
+        self.waiting = load.Share(window, clock)
         self._thread = threading.Thread(target=self._run, name="moodscore-host-generate", daemon=True)
 
     def start(self) -> "GenerationWorker":
@@ -205,12 +209,13 @@ class GenerationWorker:
                         wait = self._heap[0][0] - self.lazy - self.clock()
                         if wait <= 0 or len(self._heap) >= self._fill:
                             break
-                        self._cv.wait(wait)
+                        self._wait(wait)
                     else:
-                        self._cv.wait()
+                        self._wait(None)
                 if self._stop:
                     return
             self.cpu = time.thread_time()
+            self.waiting.mark()
             self._admit()
             now = self.clock()
             for model in self.models.values():
@@ -253,7 +258,23 @@ class GenerationWorker:
         until = stepped + self.step_gap
         with self._cv:
             while not self._stop and not self._hurry() and (left := until - self.clock()) > 0:
-                self._cv.wait(left)
+                self._wait(left)
+
+    def _wait(self, timeout: float | None) -> None:
+        """``self._cv.wait`` (the lock held), counted as waiting for :meth:`busy`; at most
+        ``WAIT_AT_MOST`` s (every caller waits in a loop that checks again), so that a long
+        idle spell still leaves the samples a window is measured from."""
+        self.waiting.begin()
+        self._cv.wait(WAIT_AT_MOST if timeout is None else min(timeout, WAIT_AT_MOST))
+        self.waiting.end()
+
+    def busy(self) -> float | None:
+        """The share of the last ``window`` seconds (5 by default) the thread spent working or
+        waiting for the CPU, rather than waiting for work or pacing its steps; None until it has
+        half a window's history. Near 1 it has no time to spare: more sessions would make
+        phrases late. Any thread may ask."""
+        waiting = self.waiting.of_last()
+        return None if waiting is None else 1.0 - waiting
 
     def _hurry(self) -> bool:
         """A row in flight or a waiting job is due within ``urgent`` s, or jobs wait while a

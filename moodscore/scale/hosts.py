@@ -66,6 +66,7 @@ class SessionHost:
         self.core = HostCore(self._submit, limits=self.opts.limits, default_model=model)
         self.worker = GenerationWorker(load_models(self.opts), self.core.delivered,
                                        still_wanted=self.core.still_wanted).start()
+        self.core.busy = self.worker.busy  # new sessions wait while it has no time to spare
         self.grace = grace
         self.outboxes: dict[str, asyncio.Queue[str | None]] = {}  # the current stream's; None ends one
         self.streams: dict[str, str] = {}  # session id -> the connection its stream serves
@@ -120,7 +121,7 @@ class SessionHost:
                 else:
                     msg = msg.model_copy(update={"id": sid})
                 queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
-                session = self.core.open(msg, functools.partial(_put, queue))
+                session = self.core.open(msg, functools.partial(_put, queue), resumed=bool(snapshot))
                 self.outboxes[sid] = queue
                 if snapshot:
                     session.kinds = frozenset(snapshot.get("events", ()))

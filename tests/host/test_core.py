@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from moodscore.engine.conductor import Conductor
 from moodscore.engine.offline import run as run_offline
 from moodscore.engine.protocol import SessionMessage, StopMessage, SubscribeMessage, VAMessage
-from moodscore.host.core import HostCore, HostLimits
+from moodscore.errors import ConfigError
+from moodscore.host.core import HostCore, HostFull, HostLimits
 from moodscore.models.batched import load_batched
 from moodscore.models.runtime import load_generator
 
@@ -143,3 +145,32 @@ def test_the_wait_histogram_keeps_every_wait_in_its_percentiles():
     assert LagHistogram().percentile(99) == 0.0
     h.add(5.0)  # beyond the last bin: the largest wait
     assert h.percentile(100) == 5.0
+
+
+def test_new_sessions_are_refused_while_the_worker_has_no_time_to_spare_but_resumed_ones_are_not():
+    busy = [None]
+    core = HostCore(lambda job: None, limits=HostLimits(max_load=0.9), busy=lambda: busy[0])
+    core.open(SessionMessage(), lambda text: None)  # no history yet: admitted
+    busy[0] = 0.5
+    core.open(SessionMessage(), lambda text: None)
+    busy[0] = 0.95
+    with pytest.raises(HostFull, match=r"generation worker was busy 95% .* 2 sessions .* above 90%, --max-load"):
+        core.open(SessionMessage(), lambda text: None)
+    assert len(core.sessions) == 2 and core.refused == 1
+    core.open(SessionMessage(id="moved"), lambda text: None, resumed=True)  # its listener already plays
+    assert "moved" in core.sessions
+    assert core.load() == ("generation worker", 0.95)
+    never = HostCore(lambda job: None, limits=HostLimits(max_load=1.0), busy=lambda: 1.0)
+    never.open(SessionMessage(), lambda text: None)
+    with pytest.raises(ConfigError, match="max_load"):
+        HostLimits(max_load=0.0)
+
+
+def test_the_tick_measures_its_own_share_of_the_clock():
+    clock = Clock()
+    core = HostCore(lambda job: None, clock=clock)
+    core.ticking.begin()
+    clock.now += 4.0  # a tick that took four seconds of five
+    core.ticking.end()
+    clock.now += 1.0
+    assert core.load() == ("tick", 0.8)

@@ -193,3 +193,19 @@ def test_urgent_jobs_beyond_a_full_abc_batch_wait_for_a_row_and_the_lstms_join()
             assert max(seen) == model.most_rows  # the ABC never past its batch; the LSTM up to twice
         finally:
             worker.close()
+
+
+def test_busy_is_the_share_of_time_the_worker_works_rather_than_waits():
+    worker = GenerationWorker({"lstm": load_batched("lstm", max_batch=8)}, lambda jobs: None, lazy=0.5,
+                              window=1.0).start()
+    try:
+        assert worker.busy() is None  # under half a window seen
+        time.sleep(0.8)
+        assert worker.busy() < 0.1  # nothing to do: it waited all along
+        t0 = time.perf_counter()
+        for i in range(4000):  # phrases due at once, more than it can make in the window
+            worker.submit(_job(i, t0))
+        time.sleep(1.0)
+        assert worker.busy() > 0.8 and worker.done < 4000
+    finally:
+        worker.close()

@@ -1,0 +1,71 @@
+"""How busy a thread has been lately: the share of the last few seconds of wall time it spent in
+one state (working, or waiting for work), for the host's admission of new sessions.
+
+A :class:`Share` counts the spans its thread marks with :meth:`~Share.begin` and
+:meth:`~Share.end` and keeps (time, seconds counted so far) about every quarter second, so
+:meth:`~Share.of_last` is one subtraction over a window, including a span still open. One
+thread marks; any thread may read.
+
+Public API: :class:`Share`, ``WINDOW``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+WINDOW = 5.0  # seconds a share is measured over
+_EVERY = 0.25  # seconds between kept samples
+
+
+class Share:
+    def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.window, self.clock = window, clock
+        self.total = 0.0  # seconds counted, all along
+        self._since: float | None = None  # the open span's start
+        self._samples: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()  # the samples: one thread adds, any reads
+        self.mark()  # history starts now
+
+    def begin(self) -> None:
+        self._since = self.clock()
+
+    def end(self) -> None:
+        since = self._since
+        if since is None:
+            return
+        now = self.clock()
+        self._since = None
+        self.total += now - since
+        self.mark(now)
+
+    def mark(self, now: float | None = None) -> None:
+        """Keep a sample, if the last is a quarter second old (a thread in one long span keeps
+        none meanwhile: call it now and then)."""
+        now = self.clock() if now is None else now
+        samples = self._samples
+        if samples and now - samples[-1][0] < _EVERY:
+            return
+        with self._lock:
+            samples.append((now, self.total))
+            while len(samples) > 2 and samples[1][0] <= now - self.window:
+                samples.popleft()
+
+    def of_last(self) -> float | None:
+        """The share (0 to 1) of about the last ``window`` s spent in the counted state: since
+        the last sample at or before the window's start (to within the samples' quarter
+        second, or a long span's length), an open span counted from its start; None until half
+        a window has been seen."""
+        now = self.clock()
+        with self._lock:
+            then, total_then = self._samples[0]
+            for t, total in self._samples:
+                if t > now - self.window:
+                    break
+                then, total_then = t, total
+        if now - then < self.window / 2:
+            return None
+        since = self._since
+        total = self.total + (now - max(since, then) if since is not None else 0.0)
+        return max(0.0, min(1.0, (total - total_then) / (now - then)))
