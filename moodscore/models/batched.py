@@ -592,6 +592,8 @@ class BatchedLstm(_Batched):
         self.vectorised = True  # draw every row's pitch in one go (False: each loop samples its own)
         # the last call's rows and their state out (and moods in), for the next call of the same rows
         self._last: tuple[list[_Row], np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._outs: list[tuple[list[_Row], np.ndarray]] = []  # this step's calls: rows, last logits
+        self._scores: tuple[list[_Row], np.ndarray] | None = None  # the rows last drawn for, stacked
 
     def _loop(self, job: Job, rng: np.random.Generator
               ) -> Generator[np.ndarray, tuple[np.ndarray | int, np.ndarray], Phrase]:
@@ -623,11 +625,13 @@ class BatchedLstm(_Batched):
         logits, timing, h, c = self.session.run(None, {"notes": notes, "va": va, "h": h, "c": c})
         self.calls += 1
         self._last = (list(rows), h, c, va)
+        self._outs.append((rows, logits[:, -1]))
         for j, r in enumerate(rows):
             r.extra.update(h=h[:, j], c=c[:, j], fresh=False, out=(logits[j, -1], timing[j, -1]))
 
     def step(self) -> list[Job]:
         rows = self.rows[: self.active]
+        self._outs = []
         fresh = [r for r in rows if r.extra["fresh"]]
         others = [r for r in rows if not r.extra["fresh"]] if fresh else rows
         groups: dict[int, list[_Row]] = {}
@@ -653,8 +657,15 @@ class BatchedLstm(_Batched):
         outs = [r.extra.pop("out") for r in rows]
         if not self.vectorised or not rows:
             return outs
-        scores = np.stack([r.extra["score"] for r in rows])
-        logits = np.stack([logit for logit, _ in outs])
+        known = self._scores
+        if known is None or len(known[0]) != len(rows) or any(a is not b for a, b in zip(known[0], rows)):
+            known = self._scores = (list(rows), np.stack([r.extra["score"] for r in rows]))
+        scores = known[1]  # the same rows as the last step's: their scores as they were stacked
+        calls = self._outs
+        if len(calls) == 1 and len(calls[0][0]) == len(rows) and all(a is b for a, b in zip(calls[0][0], rows)):
+            logits = calls[0][1]  # one call stepped them all, in this order: its output as it is
+        else:
+            logits = np.stack([logit for logit, _ in outs])
         mixed = mix_logits(logits, scores, self.generator.mix)  # elementwise: each row as alone
         u = np.array([r.rng.random() for r in rows])
         pitches = sample_rows(mixed, np.ones(mixed.shape, bool), u, self.generator.sampling)
