@@ -322,9 +322,10 @@ def _host_parser(sub) -> None:
     h.add_argument("--port", type=_at_least("--port", 1), default=8765)
     h.add_argument("--max-sessions", type=_at_least("--max-sessions", 1), default=1000,
                    help="sessions held at once; beyond it a session is refused with the reason")
-    h.add_argument("--max-load", type=_share("--max-load"), default=0.9,
-                   help="new sessions are refused, with the reason, while the generation worker or the "
-                        "tick was busy more than this share of the last 5 s (default 0.9; 1: never)")
+    h.add_argument("--max-load", type=_share("--max-load"), default=0.8,
+                   help="new sessions are refused, with the reason, while the generation worker, the tick "
+                        "or the CPU was busy more than this share of the last 5 s, or would be with the "
+                        "sessions that just joined and one more (default 0.8; 1: never)")
     h.add_argument("--rate", type=_at_least("--rate", 1), default=50, help="messages a second per session")
     h.add_argument("--burst", type=_at_least("--burst", 1), default=100, help="messages a session may send at once")
     h.add_argument("--idle-timeout", type=_at_least("--idle-timeout", 1), default=600,

@@ -49,6 +49,7 @@ from ..models.batched import BatchedAbc, Job, abc_graph, load_batched
 from ..models.runtime import load_generator
 from ..music import Meter, Phrase
 from .core import HostCore, HostFull, HostLimits, HostSession
+from .load import CpuShare
 from .worker import GenerationWorker
 
 T = TypeVar("T")
@@ -271,7 +272,8 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     worker = GenerationWorker(models, lambda jobs: core.delivered(jobs),
                               still_wanted=lambda job: core.still_wanted(job))
     core = HostCore(worker.submit, limits=HostLimits(max_sessions=n, start_delay=2.0, max_load=admission or 1.0),
-                    template=Template(), default_model=model, busy=worker.busy if admission else None)
+                    template=Template(), default_model=model, busy=worker.busy if admission else None,
+                    cpu=CpuShare() if admission else None)
     worker.start()
     listeners = _Listeners(core, bpm, np.random.default_rng(seed), sink)
     sessions = listeners.sessions
@@ -420,9 +422,10 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
 
         held[bpm] = _search(attempt, start, sessions)
     asked = 2 * max(held[120.0], start)
-    print(f"\npast what it holds, as `moodscore host` runs (new sessions refused while the generation worker or "
-          f"the tick was busy more than {ADMISSION:.0%} of the last 5 s; each refused join tried again at the "
-          f"next join's turn): {asked} asked at 120 BPM")
+    print(f"\npast what it holds, as `moodscore host` runs (new sessions refused while the generation worker, "
+          f"the tick or the CPU was busy more than {ADMISSION:.0%} of the last 5 s, or would be with the sessions "
+          f"that just joined and one more; each refused join tried again at the next join's turn): {asked} asked "
+          "at 120 BPM")
     h = _isolated(lambda: hold(asked, 120.0, minutes * 60, precision=precision, model=model, max_batch=max_batch,
                                device=device, models=models, admission=ADMISSION))
     _print_held(h)

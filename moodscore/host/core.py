@@ -53,7 +53,7 @@ from ..engine.session import apply
 from ..engine.template import Template
 from ..errors import ConfigError
 from ..models.batched import Job
-from .load import Share
+from .load import CpuShare, Share
 
 log = logging.getLogger(__name__)
 Send = Callable[[str], None]
@@ -63,6 +63,7 @@ ALL_NOTES_OFF = [[0xB0 | ch, 123, 0] for ch in range(16)]
 _ALL_NOTES_OFF_TEXT = [",".join(map(str, m)) for m in ALL_NOTES_OFF]  # as _midi takes them
 ADVANCE_BUDGET = 0.005  # seconds of one tick's session advances (see HostCore.tick)
 MIN_WAIT = 0.001  # seconds, at least, from one advance of a session to its next
+SETTLE = 15.0  # seconds a new session plays before its cost counts as known (HostCore.open)
 
 
 class HostFull(ConfigError):
@@ -76,9 +77,10 @@ class HostLimits:
     burst: int = 100  # messages a session may send at once
     idle_timeout: float = 600.0  # seconds without a message before the session is closed
     start_delay: float = 0.5  # seconds from opening to the first note: the first phrase's time
-    # new sessions are refused while the generation worker or the tick was busy more than this
-    # share of the last few seconds (see HostCore.load); 1: never
-    max_load: float = 0.9
+    # new sessions are refused while the generation worker, the tick or the CPU was (or with
+    # the sessions that just joined and one more, would be) busy more than this share of the
+    # last few seconds (see HostCore.open and HostCore.load); 1: never
+    max_load: float = 0.8
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1 or self.rate <= 0 or self.burst < 1 or self.idle_timeout <= 0 \
@@ -255,12 +257,14 @@ class HostCore:
                  template: Template | None = None, default_model: str = "abc",
                  advance_every: float = 0.5, clock: Callable[[], float] = time.perf_counter,
                  advance_budget: float | None = ADVANCE_BUDGET,
-                 busy: Callable[[], float | None] | None = None) -> None:
+                 busy: Callable[[], float | None] | None = None, cpu: CpuShare | None = None) -> None:
         self.submit, self.limits, self.template = submit, limits, template or Template()
         self.default_model, self.advance_every, self.clock = default_model, advance_every, clock
         self.advance_budget = advance_budget
         self.busy = busy  # the generation worker's busy share lately (GenerationWorker.busy)
         self.ticking = Share(clock=clock)  # of the clock's time, the tick's (a virtual clock: none)
+        self.cpu = cpu  # the process's share of its cores, on the wall clock (marked by the tick)
+        self._counts: deque[tuple[float, int]] = deque()  # (clock, sessions), the window's
         self.sessions: dict[str, HostSession] = {}
         self.refused = 0
         self.lags = LagHistogram()  # how long due output waited for its tick, over the whole run
@@ -279,11 +283,21 @@ class HostCore:
             raise HostFull(f"host is full: {len(self.sessions)} sessions, the most it holds "
                            f"(--max-sessions {self.limits.max_sessions}); try again later")
         load = self.load()
-        if not resumed and load is not None and load[1] > self.limits.max_load:
-            self.refused += 1
-            raise HostFull(f"host is at capacity: its {load[0]} was busy {load[1]:.0%} of the last "
-                           f"{self.ticking.window:g} s with {len(self.sessions)} sessions (new sessions are "
-                           f"refused above {self.limits.max_load:.0%}, --max-load); try again later")
+        if not resumed and load is not None:
+            what, share = load
+            # what it was busy for is the sessions it had lately (the fewest of the last SETTLE
+            # s: sessions just joined have not shown their cost yet), and the sessions now and
+            # one more would cost as much a session; under half the limit it has room whatever
+            # they cost
+            fewest = self.sessions_lately()
+            projected = share * (len(self.sessions) + 1) / max(fewest, 1)
+            if share > self.limits.max_load or (share > self.limits.max_load / 2
+                                                 and projected > self.limits.max_load):
+                self.refused += 1
+                raise HostFull(f"host is at capacity: its {what} was busy {share:.0%} of the last "
+                               f"{self.ticking.window:g} s with {fewest} sessions or more (for {SETTLE:g} s), so "
+                               f"{len(self.sessions) + 1} would make it {projected:.0%} (new sessions are "
+                               f"refused above {self.limits.max_load:.0%}, --max-load); try again later")
         sid = msg.id or secrets.token_urlsafe(9)
         if sid in self.sessions:
             raise ConfigError(f"session {sid!r} is open on another connection")
@@ -294,14 +308,23 @@ class HostCore:
         return session
 
     def load(self) -> tuple[str, float] | None:
-        """(what, share): the busier of the generation worker (working, or waiting for the CPU,
-        rather than for work) and the tick, over the last few seconds; None until either has
+        """(what, share): the busiest, over the last few seconds, of the generation worker
+        (working, or waiting for the CPU, rather than for work), the tick, and the process's CPU
+        (of the cores it may run on: the worker and the tick share them); None until one has
         half a window's history. Near 1 that part has no time to spare: another session would
         make phrases late or output wait."""
         parts = [("generation worker", self.busy() if self.busy is not None else None),
-                 ("tick", self.ticking.of_last())]
+                 ("tick", self.ticking.of_last()), ("CPU", self.cpu.of_last() if self.cpu is not None else None)]
         known = [(what, share) for what, share in parts if share is not None]
         return max(known, key=lambda p: p[1]) if known else None
+
+    def sessions_lately(self) -> int:
+        """The fewest sessions held over the last ``SETTLE`` s (sampled by the tick about every
+        quarter second): a session's cost shows in full only once it has played a while (its
+        first phrases, its first mood change's rewrite), longer than the load's window."""
+        now = self.clock()
+        counts = [n for t, n in list(self._counts) if t > now - SETTLE]
+        return min(counts + [len(self.sessions)])
 
     def close(self, sid: str) -> None:
         """Forget a session at once (its connection is gone: nothing is sent)."""
@@ -405,6 +428,13 @@ class HostCore:
             return self._tick(self.clock() if now is None else now)
         finally:
             self.ticking.end()
+            if self.cpu is not None:
+                self.cpu.mark()
+            now = self.clock()
+            if not self._counts or now - self._counts[-1][0] >= 0.25:  # for sessions_lately
+                self._counts.append((now, len(self.sessions)))
+                while self._counts and self._counts[0][0] <= now - SETTLE:
+                    self._counts.popleft()
 
     def _tick(self, now: float) -> int:
         self._deliver(now)

@@ -6,10 +6,13 @@ A :class:`Share` counts the spans its thread marks with :meth:`~Share.begin` and
 :meth:`~Share.of_last` is one subtraction over a window, including a span still open. One
 thread marks; any thread may read.
 
-Public API: :class:`Share`, ``WINDOW``.
+A :class:`CpuShare` samples the process's CPU time the same way: the share of its cores it used.
+
+Public API: :class:`Share`, :class:`CpuShare`, ``WINDOW``.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -69,3 +72,48 @@ class Share:
         since = self._since
         total = self.total + (now - max(since, then) if since is not None else 0.0)
         return max(0.0, min(1.0, (total - total_then) / (now - then)))
+
+
+class CpuShare:
+    """The process's CPU time over the last ``window`` s of wall time, as a share of the cores it
+    may run on (``cores``: its affinity): what the tick and the worker together use. Sampled
+    with :meth:`mark` (about every quarter second is kept); any thread may read."""
+
+    def __init__(self, window: float = WINDOW, cores: int | None = None,
+                 clock: Callable[[], float] = time.perf_counter,
+                 cpu: Callable[[], float] = time.process_time) -> None:
+        self.window, self.clock, self.cpu = window, clock, cpu
+        self.cores = cores or _cores()
+        self._samples: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()
+        self.mark()
+
+    def mark(self) -> None:
+        now, samples = self.clock(), self._samples
+        if samples and now - samples[-1][0] < _EVERY:
+            return
+        with self._lock:
+            samples.append((now, self.cpu()))
+            while len(samples) > 2 and samples[1][0] <= now - self.window:
+                samples.popleft()
+
+    def of_last(self) -> float | None:
+        """The share (0 to 1) of the cores' time the process used over about the last
+        ``window`` s; None until half a window has been seen."""
+        now, cpu = self.clock(), self.cpu()
+        with self._lock:
+            then, cpu_then = self._samples[0]
+            for t, c in self._samples:
+                if t > now - self.window:
+                    break
+                then, cpu_then = t, c
+        if now - then < self.window / 2:
+            return None
+        return max(0.0, min(1.0, (cpu - cpu_then) / (now - then) / self.cores))
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity here (macOS, Windows): every core
+        return os.cpu_count() or 1

@@ -11,6 +11,7 @@ from moodscore.engine.offline import run as run_offline
 from moodscore.engine.protocol import SessionMessage, StopMessage, SubscribeMessage, VAMessage
 from moodscore.errors import ConfigError
 from moodscore.host.core import HostCore, HostFull, HostLimits
+from moodscore.host.load import CpuShare
 from moodscore.models.batched import load_batched
 from moodscore.models.runtime import load_generator
 
@@ -148,18 +149,32 @@ def test_the_wait_histogram_keeps_every_wait_in_its_percentiles():
 
 
 def test_new_sessions_are_refused_while_the_worker_has_no_time_to_spare_but_resumed_ones_are_not():
-    busy = [None]
-    core = HostCore(lambda job: None, limits=HostLimits(max_load=0.9), busy=lambda: busy[0])
-    core.open(SessionMessage(), lambda text: None)  # no history yet: admitted
-    busy[0] = 0.5
-    core.open(SessionMessage(), lambda text: None)
-    busy[0] = 0.95
-    with pytest.raises(HostFull, match=r"generation worker was busy 95% .* 2 sessions .* above 90%, --max-load"):
+    busy, clock = [None], Clock()
+    core = HostCore(lambda job: None, limits=HostLimits(max_load=0.9), busy=lambda: busy[0], clock=clock)
+    for _ in range(3):  # no history yet: admitted
         core.open(SessionMessage(), lambda text: None)
-    assert len(core.sessions) == 2 and core.refused == 1
+    busy[0] = 0.4  # under half the limit: room, whatever a session costs
+    core.open(SessionMessage(), lambda text: None)
+    busy[0] = 0.6  # four sessions all along made it 60% busy: five would make it 75%
+    for _ in range(30):
+        clock.now += 0.25
+        core.tick()
+    core.open(SessionMessage(), lambda text: None)
+    assert core.sessions_lately() == 4  # the fifth has not shown its cost yet
+    busy[0] = 0.7  # and six, at what four cost, 105%
+    with pytest.raises(HostFull, match=r"generation worker was busy 70% .* with 4 sessions or more \(for 15 s\), so 6 would "
+                                       r"make it 105% .* above 90%, --max-load"):
+        core.open(SessionMessage(), lambda text: None)
+    assert len(core.sessions) == 5 and core.refused == 1
     core.open(SessionMessage(id="moved"), lambda text: None, resumed=True)  # its listener already plays
     assert "moved" in core.sessions
-    assert core.load() == ("generation worker", 0.95)
+    assert core.load() == ("generation worker", 0.7)
+    busy[0] = 0.95  # over the limit: refused, however many sessions made it so
+    for _ in range(30):
+        clock.now += 0.25
+        core.tick()
+    with pytest.raises(HostFull, match="busy 95%"):
+        core.open(SessionMessage(), lambda text: None)
     never = HostCore(lambda job: None, limits=HostLimits(max_load=1.0), busy=lambda: 1.0)
     never.open(SessionMessage(), lambda text: None)
     with pytest.raises(ConfigError, match="max_load"):
@@ -174,3 +189,17 @@ def test_the_tick_measures_its_own_share_of_the_clock():
     core.ticking.end()
     clock.now += 1.0
     assert core.load() == ("tick", 0.8)
+
+
+def test_the_processs_cpu_share_counts_in_the_load_too():
+    clock, used = Clock(), [0.0]
+    cpu = CpuShare(window=2.0, cores=1, clock=clock, cpu=lambda: used[0])
+    core = HostCore(lambda job: None, limits=HostLimits(max_load=0.8), clock=clock, cpu=cpu)
+    for _ in range(8):  # the tick marks it; 0.45 s of CPU each half second
+        clock.now += 0.5
+        used[0] += 0.45
+        core.tick()
+    what, share = core.load()
+    assert what == "CPU" and abs(share - 0.9) < 1e-9
+    with pytest.raises(HostFull, match="its CPU was busy 90%"):
+        core.open(SessionMessage(), lambda text: None)

@@ -1,7 +1,7 @@
 """How busy a thread has been lately: spans counted over a window, an open span included."""
 from __future__ import annotations
 
-from moodscore.host.load import Share
+from moodscore.host.load import CpuShare, Share
 
 
 class Clock:
@@ -43,3 +43,18 @@ def test_a_share_needs_half_a_window_of_history():
     assert share.of_last() is None
     clock.now += 1.5
     assert share.of_last() == 1.0 / 2.5
+
+
+def test_the_cpu_share_is_the_processs_cpu_time_over_the_cores_it_may_use():
+    clock, used = Clock(), [0.0]
+    share = CpuShare(window=4.0, cores=2, clock=clock, cpu=lambda: used[0])
+    for _ in range(16):  # 0.75 s of CPU each half second, on two cores: 75% of one, 37.5% of both
+        clock.now += 0.5
+        used[0] += 0.375
+        share.mark()
+    assert share.of_last() == 0.375
+    for _ in range(16):  # then all of both
+        clock.now += 0.5
+        used[0] += 1.0
+        share.mark()
+    assert share.of_last() == 1.0
