@@ -78,21 +78,37 @@ def test_godot3_node_plays_the_engines_music_through_its_master_bus(tmp_path: Pa
     assert abs(np.median(errors_ms)) <= 6.0 and np.abs(errors_ms).max() <= 15.0, errors_ms
 
 
+GODOT_CRASHED = "handle_crash: Program crashed with signal"
+
+
 def _play_in_godot(tmp_path: Path, seconds: float, env: dict[str, str] | None = None,
                    engine_args: tuple[str, ...] = ("--ws-audio",)):
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT, project)
-    shutil.copytree(BINDING / "godot3" / "addons", project / "addons")
-    engine = Engine(tmp_path / "engine", *engine_args)
-    out = tmp_path / "master.wav"
-    try:
-        done = subprocess.run([godot3(), "--path", str(project), "--", str(engine.ws_port), f"{seconds:g}",
-                               str(out)], capture_output=True, text=True, timeout=90,
-                              env={**os.environ, **(env or {})})
-        bars = [e["time"] for _, e in engine.of("bar")]
-        beats = {(e["bar"], e["beat"]): e["time"] for _, e in engine.of("beat")}
-    finally:
-        engine.close()
+    for attempt in range(2):  # a second go only when godot3-server itself crashed (below)
+        for old in [tmp_path / "project", tmp_path / "engine", *tmp_path.glob("master*.wav")]:
+            if old.is_dir():
+                shutil.rmtree(old)
+            elif old.exists():
+                old.unlink()
+        project = tmp_path / "project"
+        shutil.copytree(PROJECT, project)
+        shutil.copytree(BINDING / "godot3" / "addons", project / "addons")
+        engine = Engine(tmp_path / "engine", *engine_args)
+        out = tmp_path / "master.wav"
+        try:
+            done = subprocess.run([godot3(), "--path", str(project), "--", str(engine.ws_port), f"{seconds:g}",
+                                   str(out)], capture_output=True, text=True, timeout=90,
+                                  env={**os.environ, **(env or {})})
+            bars = [e["time"] for _, e in engine.of("bar")]
+            beats = {(e["bar"], e["beat"]): e["time"] for _, e in engine.of("beat")}
+        finally:
+            engine.close()
+        # Godot 3.2.3's server build segfaulted once in a CI run of the underrun test (signal 11
+        # inside godot3-server, under the whole suite's load; 9 runs of this file alone passed):
+        # its own crash, not the node's behaviour, so it gets one more go, said in the output
+        if attempt == 0 and done.returncode != 0 and GODOT_CRASHED in done.stdout + done.stderr:
+            print(f"\ngodot3-server crashed (exit {done.returncode}); running it once more")
+            continue
+        break
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines and "music_time" in lines[-1], done.stdout + done.stderr
     with wave.open(str(out)) as w:
