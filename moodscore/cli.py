@@ -28,43 +28,34 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{self.prog}: {message}")
 
 
-def _unit(name: str) -> Callable[[str], float]:
+def _number_in(name: str, low: float, high: float, *, above_low: bool = False) -> Callable[[str], float]:
+    """A finite number in [low, high] (with ``above_low``: (low, high])."""
+    span = f"{'(' if above_low else '['}{low:g}, {high:g}]"
+
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number in [-1, 1], got {text!r}") from None
-        if not math.isfinite(value) or not -1.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{name} must be in [-1, 1], got {text}")
+            raise argparse.ArgumentTypeError(f"{name} must be a number in {span}, got {text!r}") from None
+        if not math.isfinite(value) or not (low < value if above_low else low <= value) or value > high:
+            raise argparse.ArgumentTypeError(f"{name} must be in {span}, got {text}")
         return value
     return parse
+
+
+def _unit(name: str) -> Callable[[str], float]:
+    return _number_in(name, -1.0, 1.0)
 
 
 def _level(name: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number in [0, 1], got {text!r}") from None
-        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {text}")
-        return value
-    return parse
+    return _number_in(name, 0.0, 1.0)
 
 
 _STYLE_HELP = "orchestration: a built-in style (moodscore styles) or a .json style file"
 
 
 def _share(name: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number in (0, 1], got {text!r}") from None
-        if not math.isfinite(value) or not 0.0 < value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{name} must be in (0, 1], got {text}")
-        return value
-    return parse
+    return _number_in(name, 0.0, 1.0, above_low=True)
 
 
 def _at_least(name: str, low: int) -> Callable[[str], int]:

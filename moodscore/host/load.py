@@ -22,13 +22,42 @@ WINDOW = 5.0  # seconds a share is measured over
 _EVERY = 0.25  # seconds between kept samples
 
 
+class _Samples:
+    """(time, running total) about every quarter second, the last window's and one before it;
+    one thread adds, any reads."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._kept: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, now: float, total: float) -> None:
+        kept = self._kept
+        if kept and now - kept[-1][0] < _EVERY:
+            return
+        with self._lock:
+            kept.append((now, total))
+            while len(kept) > 2 and kept[1][0] <= now - self.window:
+                kept.popleft()
+
+    def since(self, now: float) -> tuple[float, float] | None:
+        """The last sample at or before ``now - window`` (else the first); None until it is
+        half a window old."""
+        with self._lock:
+            then, total = self._kept[0]
+            for t, x in self._kept:
+                if t > now - self.window:
+                    break
+                then, total = t, x
+        return (then, total) if now - then >= self.window / 2 else None
+
+
 class Share:
     def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.perf_counter) -> None:
         self.window, self.clock = window, clock
         self.total = 0.0  # seconds counted, all along
         self._since: float | None = None  # the open span's start
-        self._samples: deque[tuple[float, float]] = deque()
-        self._lock = threading.Lock()  # the samples: one thread adds, any reads
+        self._samples = _Samples(window)
         self.mark()  # history starts now
 
     def begin(self) -> None:
@@ -46,14 +75,7 @@ class Share:
     def mark(self, now: float | None = None) -> None:
         """Keep a sample, if the last is a quarter second old (a thread in one long span keeps
         none meanwhile: call it now and then)."""
-        now = self.clock() if now is None else now
-        samples = self._samples
-        if samples and now - samples[-1][0] < _EVERY:
-            return
-        with self._lock:
-            samples.append((now, self.total))
-            while len(samples) > 2 and samples[1][0] <= now - self.window:
-                samples.popleft()
+        self._samples.add(self.clock() if now is None else now, self.total)
 
     def of_last(self) -> float | None:
         """The share (0 to 1) of about the last ``window`` s spent in the counted state: since
@@ -61,14 +83,10 @@ class Share:
         second, or a long span's length), an open span counted from its start; None until half
         a window has been seen."""
         now = self.clock()
-        with self._lock:
-            then, total_then = self._samples[0]
-            for t, total in self._samples:
-                if t > now - self.window:
-                    break
-                then, total_then = t, total
-        if now - then < self.window / 2:
+        start = self._samples.since(now)
+        if start is None:
             return None
+        then, total_then = start
         since = self._since
         total = self.total + (now - max(since, then) if since is not None else 0.0)
         return max(0.0, min(1.0, (total - total_then) / (now - then)))
@@ -84,31 +102,20 @@ class CpuShare:
                  cpu: Callable[[], float] = time.process_time) -> None:
         self.window, self.clock, self.cpu = window, clock, cpu
         self.cores = cores or _cores()
-        self._samples: deque[tuple[float, float]] = deque()
-        self._lock = threading.Lock()
+        self._samples = _Samples(window)
         self.mark()
 
     def mark(self) -> None:
-        now, samples = self.clock(), self._samples
-        if samples and now - samples[-1][0] < _EVERY:
-            return
-        with self._lock:
-            samples.append((now, self.cpu()))
-            while len(samples) > 2 and samples[1][0] <= now - self.window:
-                samples.popleft()
+        self._samples.add(self.clock(), self.cpu())
 
     def of_last(self) -> float | None:
         """The share (0 to 1) of the cores' time the process used over about the last
         ``window`` s; None until half a window has been seen."""
         now, cpu = self.clock(), self.cpu()
-        with self._lock:
-            then, cpu_then = self._samples[0]
-            for t, c in self._samples:
-                if t > now - self.window:
-                    break
-                then, cpu_then = t, c
-        if now - then < self.window / 2:
+        start = self._samples.since(now)
+        if start is None:
             return None
+        then, cpu_then = start
         return max(0.0, min(1.0, (cpu - cpu_then) / (now - then) / self.cores))
 
 
