@@ -137,7 +137,9 @@ def judge_onsets(signed: list[float], xruns: int) -> list[list[float]]:
     def sides(k: int) -> list[list[float]]:
         return [[abs(ms - float(np.median(part))) for ms in part] for part in (signed[:k], signed[k:])]
 
-    k = min(range(2, len(signed) - 1), key=lambda k: max(sides(k)[0] + sides(k)[1]))
+    # the step may come after the first clear onset or before the last: a side of one onset is
+    # its own shift (a CI run under load lost two cycles, 10.7 ms, after the first of 22)
+    k = min(range(1, len(signed)), key=lambda k: max(sides(k)[0] + sides(k)[1]))
     step = float(np.median(signed[k:]) - np.median(signed[:k]))
     assert step <= -2.0, ("not the step a lost cycle makes", step, signed)
     return sides(k)
