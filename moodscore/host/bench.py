@@ -49,7 +49,6 @@ from ..models.batched import BatchedAbc, Job, abc_graph, load_batched
 from ..models.runtime import load_generator
 from ..music import Meter, Phrase
 from .core import HostCore, HostFull, HostLimits, HostSession
-from .load import CpuShare
 from .worker import GenerationWorker
 
 T = TypeVar("T")
@@ -272,8 +271,9 @@ def hold(n: int, bpm: float, seconds: float, *, precision: str = "fp32", model: 
     worker = GenerationWorker(models, lambda jobs: core.delivered(jobs),
                               still_wanted=lambda job: core.still_wanted(job))
     core = HostCore(worker.submit, limits=HostLimits(max_sessions=n, start_delay=2.0, max_load=admission or 1.0),
-                    template=Template(), default_model=model, busy=worker.busy if admission else None,
-                    cpu=CpuShare() if admission else None)
+                    template=Template(), default_model=model)
+    if admission:
+        core.watch(worker)  # as moodscore host does
     worker.start()
     listeners = _Listeners(core, bpm, np.random.default_rng(seed), sink)
     sessions = listeners.sessions

@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -53,7 +53,10 @@ from ..engine.session import apply
 from ..engine.template import Template
 from ..errors import ConfigError
 from ..models.batched import Job
-from .load import CpuShare, Share
+from .load import CpuShare, Samples, Share
+
+if TYPE_CHECKING:
+    from .worker import GenerationWorker
 
 log = logging.getLogger(__name__)
 Send = Callable[[str], None]
@@ -264,7 +267,7 @@ class HostCore:
         self.busy = busy  # the generation worker's busy share lately (GenerationWorker.busy)
         self.ticking = Share(clock=clock)  # of the clock's time, the tick's (a virtual clock: none)
         self.cpu = cpu  # the process's share of its cores, on the wall clock (marked by the tick)
-        self._counts: deque[tuple[float, int]] = deque()  # (clock, sessions), the window's
+        self._counts = Samples(SETTLE)  # sessions held, for sessions_lately
         self.sessions: dict[str, HostSession] = {}
         self.refused = 0
         self.lags = LagHistogram()  # how long due output waited for its tick, over the whole run
@@ -322,9 +325,12 @@ class HostCore:
         """The fewest sessions held over the last ``SETTLE`` s (sampled by the tick about every
         quarter second): a session's cost shows in full only once it has played a while (its
         first phrases, its first mood change's rewrite), longer than the load's window."""
-        now = self.clock()
-        counts = [n for t, n in list(self._counts) if t > now - SETTLE]
-        return min(counts + [len(self.sessions)])
+        return int(min(self._counts.within(self.clock()) + [len(self.sessions)]))
+
+    def watch(self, worker: GenerationWorker) -> None:
+        """Count ``worker``'s busy share and the process's CPU in the load (what ``moodscore
+        host`` and the Ray replicas refuse sessions by; see :meth:`open`)."""
+        self.busy, self.cpu = worker.busy, CpuShare()
 
     def close(self, sid: str) -> None:
         """Forget a session at once (its connection is gone: nothing is sent)."""
@@ -427,19 +433,16 @@ class HostCore:
         try:
             return self._tick(self.clock() if now is None else now)
         finally:
-            self.ticking.end()
+            ended = self.clock()
+            self.ticking.end(ended)
             if self.cpu is not None:
-                self.cpu.mark()
-            now = self.clock()
-            if not self._counts or now - self._counts[-1][0] >= 0.25:  # for sessions_lately
-                self._counts.append((now, len(self.sessions)))
-                while self._counts and self._counts[0][0] <= now - SETTLE:
-                    self._counts.popleft()
+                self.cpu.mark(ended)
+            self._counts.add(ended, len(self.sessions))
 
     def _tick(self, now: float) -> int:
         self._deliver(now)
         due: list[HostSession] = []
-        wakes, sessions, pop, push, lags = self._wakes, self.sessions, heapq.heappop, heapq.heappush, self.lags
+        wakes, sessions, pop, lags = self._wakes, self.sessions, heapq.heappop, self.lags
         while wakes and wakes[0][0] <= now:
             wake, _, sid = pop(wakes)
             session = sessions.get(sid)
@@ -451,7 +454,7 @@ class HostCore:
                 lags.add(now - pending[0][0])
                 session.flush(now)
         stop = None if self.advance_budget is None else time.perf_counter() + self.advance_budget
-        inf, seq = float("inf"), self._seq
+        inf = float("inf")
         for session in due:
             if now >= session.next_advance and (stop is None or time.perf_counter() < stop):
                 self._requests(session)  # first: bars asked for by input since, as offline
@@ -464,25 +467,16 @@ class HostCore:
                 session.next_advance = max(now + MIN_WAIT, min(now + self.advance_every,
                                                                session.conductor.next_due(now)))
                 session.flush(now)
-            # its next wake, as _schedule (its wake was just taken, so this one always goes in)
-            wake, pending = session.next_advance, session.pending
-            if pending and pending[0][0] < wake:
-                wake = pending[0][0]
-            if wake < inf:
-                session.wake = wake
-                push(wakes, (wake, next(seq), session.id))
-            else:
-                session.wake = inf
+            session.wake = inf  # its wake was just taken: the next one goes in
+            self._schedule(session, now)
         return len(due)
 
     def _advance(self, session: HostSession, now: float) -> None:
-        pending, seq, push = session.pending, session._seq, heapq.heappush  # noqa: SLF001 - its queue, inlined
         for item in session.conductor.advance(now):
-            if type(item) is MidiEvent:  # most items: queued as HostSession.queue does
-                push(pending, (item[0], next(seq), item))
+            if type(item) is MidiEvent:  # most items (exactly: there are no subclasses)
+                session.queue(item)
             elif isinstance(item, Cut):
                 session.cut(item.time)
-                pending = session.pending  # a cut makes a new heap
             elif isinstance(item, Callback):
                 kind = item.event["type"]
                 if kind == "bar":

@@ -8,7 +8,7 @@ thread marks; any thread may read.
 
 A :class:`CpuShare` samples the process's CPU time the same way: the share of its cores it used.
 
-Public API: :class:`Share`, :class:`CpuShare`, ``WINDOW``.
+Public API: :class:`Share`, :class:`CpuShare`, :class:`Samples`, ``WINDOW``.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ WINDOW = 5.0  # seconds a share is measured over
 _EVERY = 0.25  # seconds between kept samples
 
 
-class _Samples:
-    """(time, running total) about every quarter second, the last window's and one before it;
+class Samples:
+    """(time, value) about every quarter second, the last ``window`` s' and one before them;
     one thread adds, any reads."""
 
     def __init__(self, window: float) -> None:
@@ -31,9 +31,13 @@ class _Samples:
         self._kept: deque[tuple[float, float]] = deque()
         self._lock = threading.Lock()
 
+    def due(self, now: float) -> bool:
+        """Whether :meth:`add` would keep a sample at ``now`` (so a costly value need not be read)."""
+        return not self._kept or now - self._kept[-1][0] >= _EVERY
+
     def add(self, now: float, total: float) -> None:
         kept = self._kept
-        if kept and now - kept[-1][0] < _EVERY:
+        if not self.due(now):
             return
         with self._lock:
             kept.append((now, total))
@@ -51,23 +55,28 @@ class _Samples:
                 then, total = t, x
         return (then, total) if now - then >= self.window / 2 else None
 
+    def within(self, now: float) -> list[float]:
+        """The values sampled in the last ``window`` s."""
+        with self._lock:
+            return [x for t, x in self._kept if t > now - self.window]
+
 
 class Share:
     def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.perf_counter) -> None:
         self.window, self.clock = window, clock
         self.total = 0.0  # seconds counted, all along
         self._since: float | None = None  # the open span's start
-        self._samples = _Samples(window)
+        self._samples = Samples(window)
         self.mark()  # history starts now
 
     def begin(self) -> None:
         self._since = self.clock()
 
-    def end(self) -> None:
+    def end(self, now: float | None = None) -> None:
         since = self._since
         if since is None:
             return
-        now = self.clock()
+        now = self.clock() if now is None else now
         self._since = None
         self.total += now - since
         self.mark(now)
@@ -102,11 +111,13 @@ class CpuShare:
                  cpu: Callable[[], float] = time.process_time) -> None:
         self.window, self.clock, self.cpu = window, clock, cpu
         self.cores = cores or _cores()
-        self._samples = _Samples(window)
+        self._samples = Samples(window)
         self.mark()
 
-    def mark(self) -> None:
-        self._samples.add(self.clock(), self.cpu())
+    def mark(self, now: float | None = None) -> None:
+        now = self.clock() if now is None else now
+        if self._samples.due(now):  # the process's CPU time is read only for a sample kept
+            self._samples.add(now, self.cpu())
 
     def of_last(self) -> float | None:
         """The share (0 to 1) of the cores' time the process used over about the last

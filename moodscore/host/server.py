@@ -37,7 +37,6 @@ from ..errors import ConfigError
 from ..models.batched import BatchedAbc, BatchedLstm, load_batched
 from ..models.runtime import require_cuda
 from .core import ALL_NOTES_OFF, HostCore, HostFull, HostLimits, HostSession
-from .load import CpuShare
 from .worker import GenerationWorker
 
 log = logging.getLogger("moodscore.host")
@@ -101,8 +100,7 @@ class Host:
         self.core = HostCore(self._submit, limits=opts.limits, template=template, default_model=opts.model)
         self.worker = GenerationWorker(load_models(opts), self.core.delivered,
                                        still_wanted=self.core.still_wanted)
-        self.core.busy = self.worker.busy  # new sessions wait while it has no time to spare
-        self.core.cpu = CpuShare()  # or while the process has none
+        self.core.watch(self.worker)  # new sessions wait while it, or the CPU, has no time to spare
         self.rejects = RejectStats()
         self.connections: dict[str, ServerConnection] = {}
         self._server: Server | None = None

@@ -29,7 +29,6 @@ from typing import Any, AsyncIterator
 from ..engine.protocol import SessionMessage, TempoMessage, VAMessage, error_reply, parse_json
 from ..errors import ConfigError, MoodscoreError
 from ..host.core import HostCore, HostLimits, HostSession
-from ..host.load import CpuShare
 from ..host.server import HostOptions, load_models
 from ..host.worker import GenerationWorker
 from ..models.batched import Job
@@ -67,8 +66,7 @@ class SessionHost:
         self.core = HostCore(self._submit, limits=self.opts.limits, default_model=model)
         self.worker = GenerationWorker(load_models(self.opts), self.core.delivered,
                                        still_wanted=self.core.still_wanted).start()
-        self.core.busy = self.worker.busy  # new sessions wait while it has no time to spare
-        self.core.cpu = CpuShare()  # or while the process has none
+        self.core.watch(self.worker)  # new sessions wait while it, or the CPU, has no time to spare
         self.grace = grace
         self.outboxes: dict[str, asyncio.Queue[str | None]] = {}  # the current stream's; None ends one
         self.streams: dict[str, str] = {}  # session id -> the connection its stream serves
