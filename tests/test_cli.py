@@ -6,6 +6,8 @@ import sys
 
 import mido
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moodscore.cli import main
 
@@ -138,3 +140,22 @@ def test_evaluate_refuses_a_bad_grid_in_one_line(capsys, grid):
     assert main(["evaluate", f"--grid={grid}"]) == 2
     err = capsys.readouterr().err
     assert "--grid must be two or more different numbers in [-1, 1]" in err and err.count("\n") == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=12), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                 st.floats(-2, 2).map(str)))
+def test_a_range_option_takes_a_finite_number_in_its_range_or_says_what_is_allowed(text):
+    import argparse
+    import math
+
+    from moodscore.cli import _level, _share, _unit
+    for parse, low, high, above_low, span in ((_unit("--valence"), -1, 1, False, "[-1, 1]"),
+                                              (_level("--level"), 0, 1, False, "[0, 1]"),
+                                              (_share("--max-load"), 0, 1, True, "(0, 1]")):
+        try:
+            value = parse(text)
+        except argparse.ArgumentTypeError as err:
+            assert span in str(err)
+            continue
+        assert math.isfinite(value) and value <= high and (value > low if above_low else value >= low)
