@@ -269,8 +269,8 @@ def _viterbi(slot_scores: list[list[float]], cands: list[list[_Cand]],
         score = sums.max(axis=1) + np.array(slot_scores[k], dtype=np.float64)
     j = int(score.argmax())
     path = [j]
-    for ptr in reversed(back):
-        j = int(ptr[j])
+    for k in range(len(back) - 1, -1, -1):  # (not reversed(back): mypyc cannot type it)
+        j = int(back[k][j])
         path.append(j)
     return float(score[path[0]]), path[::-1]
 

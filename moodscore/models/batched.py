@@ -28,7 +28,7 @@ Public API: :class:`Job`, :class:`BatchedAbc`, :class:`GqaAbc`, :class:`Resident
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -675,13 +675,15 @@ class BatchedLstm(_Batched):
 ABC_GRAPHS = ("auto", "gqa", "slots", "resident")
 
 
-def abc_graph(graph: str, prefer_gpu: bool) -> str:
+def abc_graph(graph: str, prefer_gpu: bool, available: Sequence[str] | None = None) -> str:
     """The ABC's batched graph ``graph`` names: ``auto`` is ``resident`` exactly where the CUDA
-    provider runs it (the fused attention runs there only at fp16), else ``gqa``."""
+    provider runs it (the fused attention runs there only at fp16), else ``gqa``. ``available``:
+    the ONNX Runtime providers to choose among (this machine's by default)."""
     if graph not in ABC_GRAPHS:
         raise ConfigError(f"graph must be one of {', '.join(ABC_GRAPHS)}, got {graph!r}")
     if graph == "auto":
-        return "resident" if "CUDAExecutionProvider" in providers(prefer_gpu) else "gqa"
+        found = providers() if available is None else list(available)
+        return "resident" if prefer_gpu and "CUDAExecutionProvider" in found else "gqa"
     return graph
 
 

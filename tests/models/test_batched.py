@@ -157,11 +157,12 @@ def test_the_cpu_gets_the_fused_attention_graph_and_a_bad_graph_name_is_refused(
         load_batched("abc", graph="paged")
 
 
-def test_cuda_gets_the_resident_graph_at_fp32_only(monkeypatch):
-    monkeypatch.setattr(batched_module, "providers", lambda prefer_gpu=True: (
-        ["CUDAExecutionProvider", "CPUExecutionProvider"] if prefer_gpu else ["CPUExecutionProvider"]))
-    assert abc_graph("auto", prefer_gpu=True) == "resident"
-    assert abc_graph("auto", prefer_gpu=False) == "gqa"
+def test_cuda_gets_the_resident_graph_at_fp32_only():
+    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert abc_graph("auto", prefer_gpu=True, available=cuda) == "resident"
+    assert abc_graph("auto", prefer_gpu=False, available=cuda) == "gqa"
+    assert abc_graph("auto", prefer_gpu=True, available=["CPUExecutionProvider"]) == "gqa"
+    assert abc_graph("slots", prefer_gpu=True, available=cuda) == "slots"
     with pytest.raises(ConfigError, match="resident graph .CUDA's. runs at fp32 only, got int8"):
         load_batched("abc", precision="int8", graph="resident", prefer_gpu=False)
 
