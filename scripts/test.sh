@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(jackd2 fluidsynth libfluidsynth3 libportaudio2 fluid-soundfont-gm liblo-tools mono-mcs mono-runtime godot3-server chromium)
+need=(jackd2 fluidsynth libfluidsynth3 libportaudio2 fluid-soundfont-gm liblo-tools mono-mcs mono-runtime godot3-server chromium
+      gcc libc6-dev)  # (the C compiler: the compiled build, scripts/check_compiled.sh)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..compiled import describe
 from ..engine.protocol import SessionMessage, TempoMessage, VAMessage
 from ..engine.template import Template, controls
 from ..errors import BenchError, ConfigError
@@ -383,6 +384,7 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
     print(f"moodscore bench sessions: {model}, {precision}, {graph} graph, max batch {max_batch}, device {device}, "
           f"cores {affinity} ({'one core' if len(affinity) == 1 else 'pin it: taskset -c 1'}), "
           f"load average {os.getloadavg()[0]:.1f}")
+    print(f"the per-session hot path: {describe()}")
     print("\nphrases/s (4 bars each) against batch size")
     print("   batch " + "".join(f"{b:>8d}" for b in batches))
     for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32")):

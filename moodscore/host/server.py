@@ -25,6 +25,7 @@ from pathlib import Path
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from ..compiled import describe
 from ..engine.protocol import (
     ProtocolError,
     RejectStats,
@@ -209,6 +210,7 @@ async def serve_host(opts: HostOptions, stop: asyncio.Event) -> None:
     host = Host(opts, template)
     await host.start()
     log.info("hosting sessions on ws://%s:%d (at most %d)", opts.host, opts.port, opts.limits.max_sessions)
+    log.info("the per-session hot path: %s", describe())
     print(f"moodscore host: ws://{opts.host}:{opts.port}, up to {opts.limits.max_sessions} sessions; "
           "Ctrl-C stops", flush=True)
     try:
