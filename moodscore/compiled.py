@@ -7,6 +7,11 @@ extensions with mypyc; a plain install runs them as Python. Both give the same o
 (``scripts/check_compiled.sh`` checks it in CI). The list is read by ``setup.py`` without
 importing the package, so this module imports nothing of it.
 
+``@mypyc_attr(acyclic=True)`` (from here: mypy_extensions' decorator, or a stand-in that does
+nothing where mypy is not installed) marks a class whose instances hold plain values only, and
+so no reference cycle: compiled, they are kept out of the cyclic garbage collector, which then
+never traverses them, nor the tuples that hold only such values once it has seen them once.
+
 Not compiled: modules with pydantic models (mypyc compiles no classes with their metaclass),
 and ``host.worker`` (mypyc 2.4 names its ``_thread`` attribute ``__thread`` in C, a keyword
 of GCC's; its own Python is little of its time, which goes to the batches it steps).
@@ -15,6 +20,17 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+from typing import Any, Callable, TypeVar
+
+__all__ = ["MODULES", "compiled_modules", "describe", "mypyc_attr"]
+
+T = TypeVar("T")
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:  # a plain install without mypy: the attribute only speaks to mypyc
+    def mypyc_attr(*attrs: str, **kwattrs: Any) -> Callable[[T], T]:  # type: ignore[misc]
+        return lambda cls: cls
 
 MODULES: tuple[str, ...] = (
     "moodscore.music",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .compiled import mypyc_attr
+
 # Church modes by brightness (most sharps first); semitone steps of each scale from its tonic.
 MODE_STEPS: dict[str, tuple[int, ...]] = {
     "lyd": (0, 2, 4, 6, 7, 9, 11),
@@ -52,15 +54,29 @@ class Meter:
         return f"{self.numerator}/{self.denominator}"
 
 
-@dataclass(frozen=True)
+@mypyc_attr(acyclic=True)
+@dataclass(unsafe_hash=True, init=False)
 class Note:
-    """One note: MIDI pitch, onset and length in beats, velocity and MIDI channel (0-15)."""
+    """One note: MIDI pitch, onset and length in beats, velocity and MIDI channel (0-15).
+
+    A value: compared and hashed by its fields, never changed once made (the engine shares
+    notes between phrases; ``dataclasses.replace`` makes a changed copy). Not frozen, and with
+    its own ``__init__``, because a compiled build makes one natively (0.09 us against 0.9 for a
+    frozen dataclass's) and keeps it out of the garbage collector, which a host's phrases make
+    tens of thousands of a second."""
 
     pitch: int
     start: float
     duration: float
-    velocity: int = 80
-    channel: int = 0
+    velocity: int
+    channel: int
+
+    def __init__(self, pitch: int, start: float, duration: float, velocity: int = 80, channel: int = 0) -> None:
+        self.pitch = pitch
+        self.start = start
+        self.duration = duration
+        self.velocity = velocity
+        self.channel = channel
 
 
 @dataclass

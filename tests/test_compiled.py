@@ -32,6 +32,25 @@ def test_an_install_runs_all_of_the_list_compiled_or_none_of_it():
         assert describe().startswith("pure Python (MOODSCORE_COMPILE=1 pip install .")
 
 
+def test_notes_and_midi_events_are_values_and_compiled_the_collector_never_sees_them():
+    import gc
+    from dataclasses import replace
+
+    from moodscore.engine.conductor import MidiEvent
+    from moodscore.music import Note
+
+    note, event = Note(60, 1.5, 0.5), MidiEvent(0.25, "note_on", 2, 60, 90)
+    assert note == Note(60, 1.5, 0.5, 80, 0) and hash(note) == hash(Note(60, 1.5, 0.5))
+    assert replace(note, velocity=30) == Note(60, 1.5, 0.5, 30) and note.velocity == 80
+    assert {event, MidiEvent(0.25, "note_on", 2, 60, 90)} == {event} and event.data2 == 90
+    held = (1.0, 3, event)  # as a host session's queue holds it
+    gc.collect()
+    if compiled_modules():
+        assert not gc.is_tracked(note) and not gc.is_tracked(event) and not gc.is_tracked(held)
+    else:  # plain classes are tracked, and so is the tuple
+        assert gc.is_tracked(note) and gc.is_tracked(event) and gc.is_tracked(held)
+
+
 @pytest.mark.parametrize("value", ["maybe", "2", "yes please"])
 def test_setup_refuses_a_compile_setting_it_does_not_know_and_says_what_it_takes(value):
     result = subprocess.run([sys.executable, "setup.py", "--name"], cwd=ROOT, capture_output=True, text=True,

@@ -16,7 +16,7 @@ import io
 import itertools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mido
@@ -103,7 +103,7 @@ def timeline_to_midi(timeline: Timeline, stages: Sequence[Stage] = (), *, title:
     for at, _, us in anchors:
         if not tempos or mido.bpm2tempo(tempos[-1].bpm) != us:  # a steady tempo is one event
             tempos.append(Tempo(max(0.0, at - first), 60e6 / us))
-    events = [e._replace(time=max(0.0, e.time - first)) for e in timeline.events]
+    events = [replace(e, time=max(0.0, e.time - first)) for e in timeline.events]
     markers = [Marker(max(0.0, s.start - first), f"{s.name} (v {s.valence:+.1f}, a {s.arousal:+.1f})")
                for s in stages]
     midi = timeline_midi(events, tempos=tempos, markers=markers, title=title, ticks_per_beat=TICKS_PER_BEAT)

@@ -26,10 +26,10 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 from .. import arranger
 from ..arranger.styles import Style, builtin, default_style
+from ..compiled import mypyc_attr
 from ..errors import ConfigError
 from ..models.abc import key_field
 from ..music import MODE_STEPS, Meter, Note, Phrase
@@ -49,14 +49,24 @@ MELODY_CHANNEL, STINGER_CHANNEL = 0, 3
 CONTENT_CHANGE = 0.2  # a VA move this large (per axis) asks for new material
 
 
-class MidiEvent(NamedTuple):
-    """One timed MIDI message (a named tuple: the engine makes one for every note on and off)."""
+@mypyc_attr(acyclic=True)
+@dataclass(unsafe_hash=True, init=False)
+class MidiEvent:
+    """One timed MIDI message: the engine makes one for every note on and off. A value, as
+    :class:`~moodscore.music.Note` is (and for the same reasons not frozen)."""
 
     time: float
     kind: str  # note_on | note_off | program_change | control_change
     channel: int
     data1: int
-    data2: int = 0
+    data2: int
+
+    def __init__(self, time: float, kind: str, channel: int, data1: int, data2: int = 0) -> None:
+        self.time = time
+        self.kind = kind
+        self.channel = channel
+        self.data1 = data1
+        self.data2 = data2
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ class HostSession:
                     self._midi(at, data)
                     data = []
                 at = t
-                _, kind, channel, data1, data2 = item
+                kind, channel, data1, data2 = item.kind, item.channel, item.data1, item.data2
                 status = STATUS[kind] | channel
                 if kind == "note_on":
                     data.append(f"{status},{data1},{data2}")
