@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=_at_least("--threads", 1), default=1)
     b.add_argument("--sessions", default=None, metavar="N,N,...",
                    help="sessions: counts to try (default: search from 100)")
-    b.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="sessions: the ABC graph")
+    b.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="sessions: the model's graph")
     b.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="sessions: rows per call")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="sessions: where the models run")
     b.add_argument("--graph", choices=["auto", "gqa", "slots", "resident"], default="auto",
@@ -298,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("evaluate", help="judge generated pieces from their MIDI, as a listener would")
     v.add_argument("--model", choices=["abc", "lstm", "all"], default="all")
     v.add_argument("--pieces", type=_at_least("--pieces", 1), default=10, help="per corner")
+    v.add_argument("--precision", choices=["fp32", "int8"], default=None,
+                   help="the model's graph (default: its card's, fp32 for the LSTM, int8 for the ABC)")
     v.add_argument("--grid", type=_grid_values, default=None, metavar="V,V,...",
                    help="the requested values of both axes for the rho grid, each in [-1, 1] "
                         "(default -0.8,-0.4,0,0.4,0.8)")
@@ -323,7 +325,7 @@ def _host_parser(sub) -> None:
                    help="seconds without a message before a session is closed")
     h.add_argument("--model", choices=["abc", "lstm"], default="abc", help="for sessions that name none")
     h.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
-                   help="the ABC model's batched graph (int8: faster; rows then share quantization ranges)")
+                   help="both models' batched graphs (int8: faster; rows then share quantization ranges)")
     h.add_argument("--max-batch", type=_at_least("--max-batch", 1), default=64, help="rows per model call")
     h.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     h.add_argument("--preset", type=Path, default=None)
@@ -516,7 +518,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     for name in (("abc", "lstm") if args.model == "all" else (args.model,)):
         grid = {"grid": args.grid} if args.grid else {}
-        print_report(evaluate(name, pieces=args.pieces, grid_seeds=args.grid_pieces, **grid))
+        print_report(evaluate(name, pieces=args.pieces, grid_seeds=args.grid_pieces, precision=args.precision, **grid))
 
 
 def _audio_options(p: argparse.ArgumentParser, soundfont: bool = True) -> None:

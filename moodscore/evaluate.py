@@ -97,9 +97,10 @@ def _by_style(gen, report: Report, bars: int) -> None:
 
 
 def evaluate(model: str, *, pieces: int = 10, bars: int = 16, grid_seeds: int = 2,
-             styles: bool = True, grid: tuple[float, ...] = GRID) -> Report:
-    gen = load_generator(model, prefer_gpu=False)
-    report = Report(model, pieces_per_corner=pieces)
+             styles: bool = True, grid: tuple[float, ...] = GRID, precision: str | None = None) -> Report:
+    """``precision``: the model's graph, ``fp32`` or ``int8`` (None: its card's default)."""
+    gen = load_generator(model, prefer_gpu=False, precision=precision)
+    report = Report(model if precision is None else f"{model} {precision}", pieces_per_corner=pieces)
     pcs, intervals, consistency = [], [], []
     structures: list[Structure] = []
     for (v, a) in CORNERS:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import ModelError
-from ..models.lstm import MelodyLstm
+from ..models.lstm import LstmConfig, MelodyLstm
 from ..models.torch_backend import load_checkpoint
 from ..models.transformer import AbcConfig, AbcTransformer
 from .atomic import atomic_write_bytes
@@ -92,23 +93,44 @@ def export_abc(checkpoint: Path, out_dir: Path) -> Path:
 
 
 def _quantize(src: Path, dst: Path, cfg: AbcConfig) -> dict:
-    """Dynamic int8 quantization of the weights (activations stay float, quantized per call).
+    """Dynamic int8 quantization of the ABC's weights (activations stay float, quantized per call).
 
     Each decoding step reads every weight once; at fp32 that is 13.6 MB per token, more than the
     caches hold, and the step is bound by memory. At int8 it is a quarter of that.
     """
-    import onnxruntime as ort
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = dst.with_suffix(".onnx.tmp")
-    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
-    tmp.replace(dst)
     rng = np.random.default_rng(0)  # how far the logits move, on random inputs with a cache
     feeds = []
     for _ in range(8):
         past = rng.normal(size=(cfg.n_layer, 1, cfg.n_head, 40, cfg.n_embd // cfg.n_head)).astype(np.float32)
         feeds.append({"idx": rng.integers(4, cfg.vocab_size, (1, 1)), "barpos": rng.integers(0, 32, (1, 1)),
                       "va": rng.uniform(-1, 1, (1, 2)).astype(np.float32), "past_k": past, "past_v": past})
+    return _quantized(src, dst, feeds)
+
+
+def _quantize_lstm(src: Path, dst: Path, cfg: LstmConfig) -> dict:
+    """Dynamic int8 quantization of the LSTM's weights: ONNX Runtime's ``DynamicQuantizeLSTM``
+    and integer matmuls. A step's cost is its matrix products (about 0.9 M multiply-adds a row),
+    which int8 makes cheaper; the state and activations stay float, quantized per call over the
+    whole input (so a row's numbers depend on the rows beside it, as for the ABC's int8)."""
+    rng = np.random.default_rng(0)  # how far the logits move: random notes from random states
+    feeds = []
+    for _ in range(8):
+        notes = np.stack([rng.integers(40, 90, 8), rng.choice([0.0, 0.5, 1.0], 8), rng.choice([0.5, 1.0], 8)], -1)
+        state = (rng.normal(size=(2, cfg.layers, 1, cfg.hidden)) * 0.5).astype(np.float32)
+        feeds.append({"notes": notes[None].astype(np.float32), "va": rng.uniform(-1, 1, (1, 2)).astype(np.float32),
+                      "h": state[0], "c": state[1]})
+    return _quantized(src, dst, feeds)
+
+
+def _quantized(src: Path, dst: Path, feeds: list[dict[str, Any]]) -> dict:
+    """``src`` with int8 weights as ``dst``, and its card entry: the largest logit difference
+    from ``src`` over ``feeds`` (the first output)."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = dst.with_suffix(".onnx.tmp")
+    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
+    tmp.replace(dst)
     worst = 0.0
     ref, quant = (ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (src, dst))
     for feed in feeds:
@@ -278,7 +300,9 @@ def export_lstm(checkpoint: Path, out_dir: Path) -> Path:
             "logits": {0: "batch", 1: "time"}, "timing": {0: "batch", 1: "time"},
             "h_out": {1: "batch"}, "c_out": {1: "batch"}}
     _export(model, args, out_dir / "lstm.onnx", inputs, outputs, axes)
-    _write_card(out_dir / "lstm.json", _card("lstm", ckpt, inputs, outputs))
+    card = _card("lstm", ckpt, inputs, outputs)
+    card["variants"] = {"int8": _quantize_lstm(out_dir / "lstm.onnx", out_dir / "lstm.int8.onnx", cfg)}
+    _write_card(out_dir / "lstm.json", card)  # fp32 stays the default: batched rows keep their notes
     _write_state(model, out_dir / "lstm.pt")
     return out_dir / "lstm.onnx"
 

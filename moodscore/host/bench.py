@@ -387,7 +387,7 @@ def run(*, minutes: float = 1.0, sessions: list[int] | None = None, precision: s
     print(f"the per-session hot path: {describe()}")
     print("\nphrases/s (4 bars each) against batch size")
     print("   batch " + "".join(f"{b:>8d}" for b in batches))
-    for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32")):
+    for name, prec in (("abc", "fp32"), ("abc", "int8"), ("lstm", "fp32"), ("lstm", "int8")):
         if name == "abc" and prec == "int8" and graph == "resident":
             print(f"{name:>4} {prec:<4}   none: the resident graph runs at fp32 only", flush=True)
             continue

@@ -88,7 +88,7 @@ def load_models(opts: HostOptions) -> dict[str, BatchedAbc | BatchedLstm]:
         raise ConfigError(f"device must be cpu or cuda, got {opts.device!r}")
     if opts.device == "cuda":
         require_cuda()
-    return {name: load_batched(name, precision=opts.precision if name == "abc" else "fp32",
+    return {name: load_batched(name, precision=opts.precision,
                                max_batch=opts.max_batch, prefer_gpu=opts.device == "cuda")
             for name in ("abc", "lstm")}
 

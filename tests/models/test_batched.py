@@ -151,6 +151,14 @@ def test_batched_graphs_are_small_and_share_the_single_graphs_weights(graph):
     assert all(j.phrase is not None and j.phrase.bars == j.bars for j in jobs)
 
 
+def test_the_lstm_batch_runs_its_int8_graph():
+    int8 = load_batched("lstm", precision="int8")
+    jobs = _jobs("lstm", 5, seed=6)
+    int8.run(jobs)
+    assert all(j.phrase is not None and j.phrase.bars == j.bars and j.phrase.notes for j in jobs)
+    assert int8.calls > 0
+
+
 def test_the_cpu_gets_the_fused_attention_graph_and_a_bad_graph_name_is_refused():
     assert isinstance(load_batched("abc", prefer_gpu=False), GqaAbc)
     with pytest.raises(ConfigError, match="graph must be one of auto, gqa, slots, resident"):

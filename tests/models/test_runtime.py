@@ -118,8 +118,21 @@ def test_precision_variants():
         _check_bars(phrase.tokens, Meter(4, 4), 4)
     with pytest.raises(ConfigError, match="precision must be one of fp32, int8"):
         load_generator("abc", precision="fp16")
-    with pytest.raises(ConfigError, match="no int8 variant"):
-        load_generator("lstm", precision="int8")
+    with pytest.raises(ConfigError, match="model lstm has no fp16 variant|precision must be one of"):
+        load_generator("lstm", precision="fp16")
+
+
+def test_the_lstm_has_an_int8_variant_and_stays_fp32_by_default():
+    card = load_card("lstm")
+    assert "default_precision" not in card  # fp32: batched rows keep the notes they have alone
+    int8 = card["variants"]["int8"]
+    assert int8["file"] == "lstm.int8.onnx"
+    assert (weights_dir() / int8["file"]).stat().st_size < 0.3 * (weights_dir() / "lstm.onnx").stat().st_size
+    assert 0 < int8["max_abs_logit_difference_vs_fp32"] < 1.0
+    for precision in ("fp32", "int8"):
+        gen = load_generator("lstm", precision=precision)
+        phrase = gen.next_phrase(None, 0.3, 0.3, mode="maj", rng=np.random.default_rng(3))
+        assert phrase.bars == 4 and phrase.notes and all(0 <= n.start < 16 and 0 <= n.pitch < 128 for n in phrase.notes)
 
 
 class RecordingBackend:
