@@ -211,6 +211,16 @@ def test_the_export_code_rebuilds_the_shipped_batched_graphs(tmp_path):
         assert (tmp_path / name).read_bytes() == (weights_dir() / name).read_bytes(), name
 
 
+def test_the_export_code_rebuilds_the_shipped_lstm_graphs(tmp_path):
+    pytest.importorskip("torch")
+    from moodscore.export.onnx import export_lstm
+
+    export_lstm(weights_dir() / "lstm.pt", tmp_path)  # (its card lacks the training record: not compared)
+    for name in ("lstm.onnx", "lstm.int8.onnx"):
+        assert (tmp_path / name).read_bytes() == (weights_dir() / name).read_bytes(), name
+    assert load_card("lstm", tmp_path)["variants"] == load_card("lstm")["variants"]
+
+
 @pytest.mark.parametrize("name,graph", MODELS)
 def test_urgent_rows_step_alone_first_and_keep_their_notes(name, graph):
     jobs = _jobs(name, 12, seed=7)
