@@ -23,7 +23,7 @@ PY
   "$repo/tests/test_compiled.py" \
   --ignore="$repo/tests/models/test_parity.py" \
   -k "not test_the_export_code_rebuilds"
-# (those two compare torch's checkpoints, which an install does not carry, with the ONNX graphs)
+# (those compare torch's checkpoints, which an install does not carry, with the ONNX graphs)
 same() {  # the same text from both builds
   a="$(python -c "$1")"; b="$("$venv/bin/python" -c "$1")"
   [ "$a" = "$b" ] || { echo "the compiled build differs: $a against $b ($1)"; exit 1; }
