@@ -44,7 +44,7 @@ about the same total. In a compiled build notes and MIDI messages are not tracke
 (:mod:`moodscore.compiled`), and what is left is mostly tuples the collector untracks the
 first time it sees them. At 1,000 LSTM sessions (compiled; ``hold(1000, 120, 30)``, pauses
 timed with ``gc.callbacks``) 5,000 allocations a round let the young generation reach 10,000-
-50,000 objects and paused 8 ms at the median, over 20 ms in a quarter of the rounds; 500 a
+50,000 objects and paused 8 ms at the median, over 20 ms in 23 of 80 rounds; 500 a
 round paused 0.5 ms at the median. The settings before those (20,000, 20, 100) paused both
 threads for 300-430 ms in each middle collection at 800 sessions; a full collection there
 scans every session's live objects (about 0.8 s).
